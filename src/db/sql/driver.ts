@@ -1,0 +1,23 @@
+// The SQL drivers behind the datom database: PGlite (embedded) and node-postgres.
+// Both hand the rest of the code the same values: int8 as a JS number.
+
+export interface SqlQueryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+export interface SqlDriver extends SqlQueryable {
+  /** Runs fn inside one SQL transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T>;
+  /** Runs several statements (no parameters). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const INT8_OID = 20;
+
+/** int8 as a number: every int8 the database stores (ids, t, ms) is a safe integer. */
+export function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${text} is outside the safe integer range`);
+  return n;
+}

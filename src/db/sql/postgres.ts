@@ -1,0 +1,64 @@
+import pg from 'pg';
+import { INT8_OID, parseInt8, type SqlDriver, type SqlQueryable } from './driver';
+
+export interface PostgresDriverOptions {
+  connectionString: string;
+  /** Set as search_path on every connection. */
+  schema: string;
+  maxConnections?: number;
+}
+
+export class PostgresDriver implements SqlDriver {
+  private readonly pool: pg.Pool;
+
+  constructor(options: PostgresDriverOptions) {
+    // Type parsers belong to this pool, not to the pg module (no global state).
+    const types = {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text'),
+    };
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 4,
+      types: types as pg.CustomTypesConfig,
+      options: `-c search_path=${quoteIdent(options.schema)}`,
+    });
+    // An idle client's error (the server restarting) must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<R>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+    const result = await this.pool.query(sql, params as unknown[]);
+    return result.rows as R[];
+  }
+
+  async transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const result = await fn({
+        query: async <R>(sql: string, params?: readonly unknown[]) =>
+          (await client.query(sql, params as unknown[])).rows as R[],
+      });
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
+}

@@ -1,0 +1,139 @@
+// The database port: what replication needs from a Datomic-style database.
+// Both the source and the target satisfy it; nothing here knows about replication.
+
+export type EntityId = number;
+
+export type ValueType =
+  | 'string'
+  | 'keyword'
+  | 'boolean'
+  | 'long'
+  | 'bigint'
+  | 'double'
+  | 'bigdec'
+  | 'instant'
+  | 'uuid'
+  | 'uri'
+  | 'bytes'
+  | 'ref'
+  | 'tuple';
+
+export const VALUE_TYPES: readonly ValueType[] = [
+  'string',
+  'keyword',
+  'boolean',
+  'long',
+  'bigint',
+  'double',
+  'bigdec',
+  'instant',
+  'uuid',
+  'uri',
+  'bytes',
+  'ref',
+  'tuple',
+];
+
+/** A scalar value as JavaScript holds it; the attribute's valueType says which. */
+export type Scalar = string | number | boolean | bigint | Date | Uint8Array;
+/** A datom's value: a scalar, or a tuple (an array whose elements may be null). */
+export type Value = Scalar | ReadonlyArray<Scalar | null>;
+
+export type Cardinality = 'one' | 'many';
+export type Uniqueness = 'identity' | 'value';
+
+export interface Attribute {
+  id: EntityId;
+  ident: string;
+  valueType: ValueType;
+  cardinality: Cardinality;
+  unique: Uniqueness | null;
+  isComponent: boolean;
+  noHistory: boolean;
+  /** Composite tuple: the attributes whose values the database derives it from. */
+  tupleAttrs: string[] | null;
+  /** Homogeneous tuple: the type of every element. */
+  tupleType: ValueType | null;
+  /** Heterogeneous tuple: the type of each element. */
+  tupleTypes: ValueType[] | null;
+}
+
+/** A datom inside one transaction: [e, a, v, added]; the transaction gives tx and t. */
+export type TxDatom = [e: EntityId, a: EntityId, v: Value, added: boolean];
+
+/** A current datom: [e, a, v]. */
+export type CurrentDatom = [e: EntityId, a: EntityId, v: Value];
+
+export interface Transaction {
+  t: number;
+  /** The transaction entity's id. */
+  tx: EntityId;
+  /** The transaction's :db/txInstant. */
+  instant: Date;
+  datoms: TxDatom[];
+}
+
+/** Where an entity id is expected: an id, a tempid string, an ident keyword or a lookup ref. */
+export type EntityRef = EntityId | string | readonly [attr: string | EntityId, value: Value];
+
+export type ListOp =
+  | readonly [':db/add', EntityRef, string | EntityId, unknown]
+  | readonly [':db/retract', EntityRef, string | EntityId, unknown?]
+  | readonly [':db/cas', EntityRef, string | EntityId, unknown, unknown]
+  | readonly [':db/retractEntity', EntityRef];
+
+export type EntityMap = { readonly [key: string]: unknown };
+
+export type TxOp = ListOp | EntityMap;
+
+export interface TransactOptions {
+  /** The transaction's :db/txInstant; not earlier than the previous transaction's. */
+  txInstant?: Date;
+}
+
+export interface TxReport {
+  t: number;
+  tx: EntityId;
+  /** The datoms this transaction recorded (the log entry). */
+  datoms: TxDatom[];
+  tempids: Record<string, EntityId>;
+}
+
+export interface TxRequest {
+  ops: readonly TxOp[];
+  txInstant?: Date;
+}
+
+export interface DatomsOptions {
+  /** The database as of this t (inclusive); the newest when absent. */
+  asOfT?: number;
+}
+
+export interface Database {
+  /** Where the database lives, as given to openDatabase (credentials removed). */
+  readonly location: string;
+  /** The newest t; 0 for a database with no transactions. */
+  basisT(): Promise<number>;
+  /** Transactions with startT <= t <= endT, in t order, streamed page by page. */
+  txRange(startT: number, endT: number): AsyncIterable<Transaction>;
+  /** Every attribute, by id, as of now. */
+  schema(): Promise<Map<EntityId, Attribute>>;
+  /** Entities that exist before the first transaction (the built-in schema), id to ident. */
+  builtins(): Promise<Map<EntityId, string>>;
+  transact(ops: readonly TxOp[], options?: TransactOptions): Promise<TxReport>;
+  /** Several transactions in one commit: each its own t, all or nothing. */
+  transactBatch(requests: readonly TxRequest[]): Promise<TxReport[]>;
+  /** Entity ids holding value for attr, now. */
+  datomsAVET(attr: string | EntityId, value: Value): Promise<EntityId[]>;
+  /** For each value, the entity ids holding it for attr (one query for all). */
+  datomsAVETMany(attr: string | EntityId, values: readonly Value[]): Promise<EntityId[][]>;
+  /** The largest value of attr held by any entity now (for long, bigint, double, instant), or null. */
+  maxValue(attr: string | EntityId): Promise<Value | null>;
+  /** The entity's current attributes by ident (cardinality many as arrays), or null if it holds nothing. */
+  entity(eid: EntityRef): Promise<Record<string, Value | Value[]> | null>;
+  /** Resolve an ident, lookup ref or id to an entity id, or null. */
+  resolve(ref: EntityRef): Promise<EntityId | null>;
+  /** The current datoms (or as of a t), streamed in entity order. */
+  datoms(options?: DatomsOptions): AsyncIterable<CurrentDatom>;
+  close(): Promise<void>;
+}
