@@ -1,0 +1,214 @@
+// Compares a replica with its source, datom by datom, under the id map.
+import type { Attribute, Database, EntityId, Value } from '../db/types';
+import { ORIGINAL_ID } from '../idmap/idmap';
+import { LAST_SOURCE_TRANSACTION, TXCLONE_NAMESPACE } from './bookkeeping';
+
+export interface CompareOptions {
+  /** Compare the source as of this t with the target when it had applied it; default: the target's position. */
+  asOfT?: number;
+  /** Attributes (idents) left out of the comparison, e.g. those elided or rewritten. */
+  ignore?: Iterable<string>;
+  /** Differences listed at most (all are counted). */
+  maxDifferences?: number;
+}
+
+export type DifferenceKind = 'missing-in-target' | 'extra-in-target' | 'unmapped-entity' | 'transactions';
+
+export interface Difference {
+  kind: DifferenceKind;
+  detail: string;
+}
+
+export interface CompareResult {
+  equal: boolean;
+  asOfT: number;
+  /** The target's t that corresponds to asOfT. */
+  targetT: number;
+  sourceDatoms: number;
+  targetDatoms: number;
+  transactions: number;
+  differenceCount: number;
+  /** The first maxDifferences differences. */
+  differences: Difference[];
+}
+
+/**
+ * Every current datom of the source as of asOfT has exactly one counterpart in the target
+ * (ids through :txclone/original-id, attributes and built-ins by ident, values with their
+ * types) and vice versa; the transactions agree in number and instants.
+ * Memory grows with the number of source datoms: run it on a replica, not on a hot path.
+ */
+export async function compareReplica(source: Database, target: Database, options: CompareOptions = {}): Promise<CompareResult> {
+  const ignore = new Set(options.ignore ?? []);
+  const max = options.maxDifferences ?? 100;
+  const differences: Difference[] = [];
+  let differenceCount = 0;
+  const report = (kind: DifferenceKind, detail: string) => {
+    differenceCount++;
+    if (differences.length < max) differences.push({ kind, detail });
+  };
+
+  const holder = await target.entity(LAST_SOURCE_TRANSACTION);
+  const position = holder?.[LAST_SOURCE_TRANSACTION];
+  if (typeof position !== 'number') throw new Error(`target ${target.location} is not a txclone replica (no ${LAST_SOURCE_TRANSACTION})`);
+  const asOfT = options.asOfT ?? position;
+  if (asOfT > position) throw new Error(`target ${target.location} has applied source t=${position}, not yet t=${asOfT}`);
+  const targetT = await targetTFor(target, asOfT, position);
+
+  const [sourceSchema, targetSchema, sourceBuiltins, targetBuiltins] = await Promise.all([
+    source.schema(),
+    target.schema(),
+    source.builtins(),
+    target.builtins(),
+  ]);
+
+  // Target entity -> source entity.
+  const toSource = new Map<EntityId, EntityId>();
+  const originalId = [...targetSchema.values()].find((a) => a.ident === ORIGINAL_ID)?.id;
+  for await (const [e, a, v] of target.datoms({ asOfT: targetT })) {
+    if (a === originalId) toSource.set(e, v as number);
+  }
+
+  // The bookkeeping attributes themselves (on either side) are not data.
+  const bookkeeping = (schema: Map<EntityId, Attribute>) =>
+    new Set([...schema.values()].filter((a) => a.ident.startsWith(TXCLONE_NAMESPACE)).map((a) => a.id));
+  const sourceBookkeeping = bookkeeping(sourceSchema);
+  const targetBookkeeping = bookkeeping(targetSchema);
+
+  const sourceKeys = new Set<string>();
+  let sourceDatoms = 0;
+  for await (const [e, a, v] of source.datoms({ asOfT })) {
+    if (sourceBuiltins.has(e) || sourceBookkeeping.has(e)) continue;
+    const attribute = sourceSchema.get(a)!;
+    if (skip(attribute, ignore)) continue;
+    sourceDatoms++;
+    sourceKeys.add(datomKey(e, attribute, v, (id) => sourceBuiltins.get(id) ?? id, sourceSchema));
+  }
+
+  let targetDatoms = 0;
+  const unmapped = new Set<EntityId>();
+  for await (const [e, a, v] of target.datoms({ asOfT: targetT })) {
+    if (targetBuiltins.has(e) || targetBookkeeping.has(e)) continue;
+    const attribute = targetSchema.get(a)!;
+    if (skip(attribute, ignore)) continue;
+    targetDatoms++;
+    const sourceE = toSource.get(e);
+    if (sourceE === undefined) {
+      if (!unmapped.has(e)) report('unmapped-entity', `target entity ${e} has no ${ORIGINAL_ID} (first datom: ${attribute.ident} ${show(v)})`);
+      unmapped.add(e);
+      continue;
+    }
+    const key = datomKey(sourceE, attribute, v, (id) => targetBuiltins.get(id) ?? toSource.get(id) ?? `unmapped:${id}`, targetSchema);
+    if (!sourceKeys.delete(key)) report('extra-in-target', `target [${e} ${attribute.ident} ${show(v)}] (source entity ${sourceE}) has no counterpart in the source`);
+  }
+  for (const key of sourceKeys) {
+    const [e, ident, value] = key.split('\u0001');
+    report('missing-in-target', `source [${e} ${ident} ${value}] is missing from the target`);
+  }
+
+  const transactions = await compareTransactions(source, target, asOfT, targetT, report);
+  return {
+    equal: differenceCount === 0,
+    asOfT,
+    targetT,
+    sourceDatoms,
+    targetDatoms,
+    transactions,
+    differenceCount,
+    differences,
+  };
+}
+
+function skip(attribute: Attribute, ignore: ReadonlySet<string>): boolean {
+  return attribute.ident.startsWith(TXCLONE_NAMESPACE) || ignore.has(attribute.ident);
+}
+
+/** The target t at which the target had applied source t = asOfT (binary search on its log). */
+async function targetTFor(target: Database, asOfT: number, position: number): Promise<number> {
+  const basis = await target.basisT();
+  if (asOfT === position) return basis;
+  if (asOfT === 0) return 0;
+  const schema = await target.schema();
+  const positionAttr = [...schema.values()].find((a) => a.ident === LAST_SOURCE_TRANSACTION)!.id;
+  const sourceTAt = async (t: number): Promise<number> => {
+    for await (const tx of target.txRange(t, t)) {
+      const d = tx.datoms.find(([, a, , added]) => a === positionAttr && added);
+      if (d) return d[2] as number;
+    }
+    return -1;
+  };
+  let lo = 1;
+  let hi = basis;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if ((await sourceTAt(mid)) < asOfT) lo = mid + 1;
+    else hi = mid;
+  }
+  if ((await sourceTAt(lo)) !== asOfT) throw new Error(`target ${target.location} has no transaction for source t=${asOfT}`);
+  return lo;
+}
+
+async function compareTransactions(
+  source: Database,
+  target: Database,
+  asOfT: number,
+  targetT: number,
+  report: (kind: DifferenceKind, detail: string) => void,
+): Promise<number> {
+  const targetTxs = target.txRange(1, targetT)[Symbol.asyncIterator]();
+  let count = 0;
+  for await (const tx of source.txRange(1, asOfT)) {
+    count++;
+    const next = await targetTxs.next();
+    if (next.done) {
+      report('transactions', `source t=${tx.t} has no target transaction`);
+      return count;
+    }
+    if (next.value.instant.getTime() !== tx.instant.getTime()) {
+      report('transactions', `source t=${tx.t} at ${tx.instant.toISOString()} became target t=${next.value.t} at ${next.value.instant.toISOString()}`);
+    }
+  }
+  const extra = await targetTxs.next();
+  if (!extra.done) report('transactions', `target t=${extra.value.t} has no source transaction (source has ${count})`);
+  return count;
+}
+
+function datomKey(
+  e: EntityId,
+  attribute: Attribute,
+  v: Value,
+  ref: (id: EntityId) => EntityId | string,
+  schema: Map<EntityId, Attribute>,
+): string {
+  return `${e}\u0001${attribute.ident}\u0001${valueKey(attribute, v, ref, schema)}`;
+}
+
+function valueKey(attribute: Attribute, v: Value, ref: (id: EntityId) => EntityId | string, schema: Map<EntityId, Attribute>): string {
+  if (attribute.valueType === 'ref') return `ref:${ref(v as number)}`;
+  if (attribute.valueType === 'tuple') {
+    const types = attribute.tupleType
+      ? null
+      : attribute.tupleTypes ?? attribute.tupleAttrs!.map((ident) => [...schema.values()].find((a) => a.ident === ident)?.valueType);
+    const elements = (v as Value[]).map((el, i) => {
+      const type = attribute.tupleType ?? types![i];
+      if (el === null) return 'nil';
+      return type === 'ref' ? `ref:${ref(el as number)}` : scalarKey(el as Value);
+    });
+    return `[${elements.join(' ')}]`;
+  }
+  return scalarKey(v);
+}
+
+/** A value with its JavaScript type, so 1 (long) and 1n (bigint) differ; doubles keep -0. */
+function scalarKey(v: Value): string {
+  if (v instanceof Date) return `inst:${v.getTime()}`;
+  if (v instanceof Uint8Array) return `bytes:${Buffer.from(v).toString('base64')}`;
+  if (typeof v === 'bigint') return `${v}N`;
+  if (typeof v === 'number') return Object.is(v, -0) ? 'num:-0' : `num:${v}`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  return `${typeof v}:${String(v)}`;
+}
+
+function show(v: Value): string {
+  return scalarKey(v);
+}

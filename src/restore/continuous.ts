@@ -1,0 +1,92 @@
+// Continuous restore: follow the store, apply what appears, back off on errors.
+import type { Database } from '../db/types';
+import { silentLogger } from '../logger';
+import type { SegmentStore } from '../stores/types';
+import { ForeignWriteError, ReplicaDivergedError, TargetRefusedError } from './errors';
+import { ConcurrentRestoreError, Restorer, type RestoreOptions, type RestoreResult } from './restore';
+import { IdMapInconsistencyError } from '../idmap/idmap';
+
+export interface ContinuousRestoreOptions extends RestoreOptions {
+  /** Stops the loop; the batch in flight finishes first. */
+  signal: AbortSignal;
+  /** Wait between polls when caught up (ms). */
+  pollMs?: number;
+  /** First wait after an error (ms); doubles up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called after every step, whatever its outcome. */
+  onStep?: (result: RestoreResult) => void;
+  /** Called for every error that the loop retries. */
+  onError?: (error: unknown, attempt: number) => void;
+}
+
+export interface ContinuousRestoreSummary {
+  position: number;
+  steps: number;
+  errors: number;
+}
+
+/** Errors that no retry can mend: the loop stops and throws them. */
+export function isFatal(err: unknown): boolean {
+  return (
+    err instanceof TargetRefusedError ||
+    err instanceof ReplicaDivergedError ||
+    err instanceof ForeignWriteError ||
+    err instanceof IdMapInconsistencyError ||
+    err instanceof RangeError
+  );
+}
+
+export async function continuousRestore(
+  target: Database,
+  store: SegmentStore,
+  db: string,
+  options: ContinuousRestoreOptions,
+): Promise<ContinuousRestoreSummary> {
+  const logger = options.logger ?? silentLogger;
+  const restorer = new Restorer(target, store, db, options);
+  const pollMs = options.pollMs ?? 1000;
+  const backoffMs = options.backoffMs ?? 500;
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  const summary: ContinuousRestoreSummary = { position: 0, steps: 0, errors: 0 };
+  let failures = 0;
+  while (!options.signal.aborted) {
+    let wait = 0;
+    try {
+      const result = await restorer.next();
+      summary.steps++;
+      summary.position = result.toT;
+      failures = 0;
+      options.onStep?.(result);
+      if (result.untilReached) break;
+      if (result.status === 'caught-up') wait = pollMs;
+    } catch (err) {
+      if (err instanceof ConcurrentRestoreError) {
+        logger.warn({ db, err: err.message }, 'another restore advanced the target; reading its position again');
+        continue;
+      }
+      if (isFatal(err)) throw err;
+      failures++;
+      summary.errors++;
+      options.onError?.(err, failures);
+      // Full jitter: spread retries of many replicas over the whole window.
+      wait = Math.random() * Math.min(maxBackoffMs, backoffMs * 2 ** (failures - 1));
+      logger.error({ db, err: (err as Error).message, attempt: failures, retryInMs: Math.round(wait) }, 'restore step failed');
+    }
+    if (wait > 0) await sleep(wait, options.signal);
+  }
+  return summary;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,319 @@
+// Replaying segments into a target: one source transaction as one target transaction,
+// many of them per SQL commit, each guarded by the CAS on last-source-transaction.
+import { TransactionError } from '../db/errors';
+import type { Attribute, Database, EntityId, Transaction, TxRequest } from '../db/types';
+import { IdMap, type IdMapOptions, type IdMapStats } from '../idmap/idmap';
+import { silentLogger, type Logger } from '../logger';
+import type { SegmentInfo, SegmentStore } from '../stores/types';
+import { LAST_SOURCE_TRANSACTION, advanceOp, installOps, readPosition, type TargetPosition } from './bookkeeping';
+import { ForeignWriteError, ReplicaDivergedError, SegmentGapError } from './errors';
+import { SegmentReader, type LoadedSegment } from './segments';
+import { referencedIds, tempidFor, translateTx, type Rewrite, type SourceSchema, type TranslateOptions } from './translate';
+
+export interface RestoreOptions {
+  /** Attributes (idents) whose datoms are not restored. */
+  elide?: Iterable<string>;
+  /** Attribute (ident) to a function of the value: masking data in a staging copy. */
+  rewrite?: Record<string, Rewrite> | ReadonlyMap<string, Rewrite>;
+  /** Point-in-time: stop after the last transaction with t <= untilT. */
+  untilT?: number;
+  /** Point-in-time: stop after the last transaction at or before this instant. */
+  untilInstant?: Date;
+  /** Accept a target that others write to as well (off: such writes stop the restore). */
+  allowForeignWrites?: boolean;
+  /** Source transactions per SQL commit. */
+  batchTxns?: number;
+  /** Datoms per SQL commit (a batch closes at whichever limit comes first). */
+  batchDatoms?: number;
+  /** Segments fetched and decoded ahead of the one being applied. */
+  prefetch?: number;
+  idMap?: IdMapOptions;
+  logger?: Logger;
+  /** Called after every commit. */
+  onProgress?: (progress: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  db: string;
+  /** The last source t applied. */
+  position: number;
+  /** The last t of the segment being applied. */
+  segmentEndT: number;
+  transactions: number;
+  datoms: number;
+}
+
+export interface RestoreResult {
+  /** 'restored': transactions were applied (or another restorer applied them); 'caught-up': nothing to apply. */
+  status: 'restored' | 'caught-up';
+  /** The position before and after (last source t applied). */
+  fromT: number;
+  toT: number;
+  transactions: number;
+  datoms: number;
+  /** The until bound was reached: nothing more will be applied. */
+  untilReached: boolean;
+  segment: SegmentInfo | null;
+}
+
+export interface RestoreTotals {
+  fromT: number;
+  toT: number;
+  segments: number;
+  transactions: number;
+  datoms: number;
+  untilReached: boolean;
+  idMap: IdMapStats;
+}
+
+/** Restores one target from one source's segments; keeps its id cache between steps. */
+export class Restorer {
+  private readonly idMap: IdMap;
+  private readonly translate: TranslateOptions;
+  private readonly reader: SegmentReader;
+  private readonly logger: Logger;
+  private loaded = false;
+  /** The target's basis and position after this restorer's last commit. */
+  private lastWritten: { basisT: number; position: number } | null = null;
+  private positionAttribute: EntityId | null = null;
+
+  constructor(
+    private readonly target: Database,
+    private readonly store: SegmentStore,
+    private readonly db: string,
+    private readonly options: RestoreOptions = {},
+  ) {
+    this.idMap = new IdMap(target, options.idMap);
+    this.translate = {
+      elide: new Set(options.elide ?? []),
+      rewrite: options.rewrite instanceof Map ? options.rewrite : new Map(Object.entries(options.rewrite ?? {})),
+    };
+    this.reader = new SegmentReader(store, db, options.prefetch ?? 2);
+    this.logger = options.logger ?? silentLogger;
+    for (const [name, value] of [['batchTxns', options.batchTxns], ['batchDatoms', options.batchDatoms]] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 1))
+        throw new RangeError(`${name} must be a positive integer, got ${value}`);
+    }
+  }
+
+  /** Applies what comes next: the rest of the segment holding position + 1. */
+  async next(): Promise<RestoreResult> {
+    const at = await this.position();
+    const from = at.position;
+    const idle = (untilReached: boolean): RestoreResult => ({
+      status: 'caught-up', fromT: from, toT: from, transactions: 0, datoms: 0, untilReached, segment: null,
+    });
+    if (this.untilReached(from)) return idle(true);
+    const segment = await this.reader.segmentAfter(from);
+    if (!segment) return idle(false);
+    const { info } = segment;
+    if (info.startT > from + 1) {
+      throw new SegmentGapError(
+        `store ${this.store.location} db ${this.db}: no segment holds t=${from + 1} (the next segment starts at t=${info.startT}); ` +
+          `restore stops at the gap: run 'txclone repair' on the producer side`,
+        from + 1,
+        info.startT - 1,
+      );
+    }
+    const loaded = await segment.load();
+    const started = Date.now();
+    const outcome = await this.applySegment(loaded, at);
+    this.logger.info(
+      {
+        db: this.db,
+        segment: `${info.startT}-${info.endT}`,
+        fromT: from,
+        toT: outcome.position,
+        transactions: outcome.transactions,
+        datoms: outcome.datoms,
+        ms: Date.now() - started,
+      },
+      'segment restored',
+    );
+    return {
+      status: 'restored',
+      fromT: from,
+      toT: outcome.position,
+      transactions: outcome.transactions,
+      datoms: outcome.datoms,
+      untilReached: outcome.untilReached,
+      segment: info,
+    };
+  }
+
+  /** Applies segments until caught up (or the until bound is reached). */
+  async all(signal?: AbortSignal): Promise<RestoreTotals> {
+    let first: number | null = null;
+    const totals = { segments: 0, transactions: 0, datoms: 0 };
+    for (;;) {
+      signal?.throwIfAborted();
+      const result = await this.next();
+      first ??= result.fromT;
+      if (result.status === 'caught-up' || result.untilReached) {
+        return { fromT: first, toT: result.toT, ...totals, untilReached: result.untilReached, idMap: this.idMap.stats() };
+      }
+      totals.segments++;
+      totals.transactions += result.transactions;
+      totals.datoms += result.datoms;
+    }
+  }
+
+  stats(): IdMapStats {
+    return this.idMap.stats();
+  }
+
+  private untilReached(position: number): boolean {
+    return this.options.untilT !== undefined && position >= this.options.untilT;
+  }
+
+  /** Where the target stands, checking that nobody else wrote to it since. */
+  private async position(): Promise<TargetPosition> {
+    const at = await readPosition(this.target, this.db);
+    if (!this.loaded || (this.lastWritten && this.lastWritten.position !== at.position)) {
+      // First step, or another restorer advanced the target: the high-water mark is stale.
+      await this.idMap.load();
+      this.loaded = true;
+    }
+    const unchanged = this.lastWritten?.basisT === at.basisT;
+    if (at.installed && !unchanged && !this.options.allowForeignWrites) await this.checkLastWriter(at);
+    return at;
+  }
+
+  /** The target's newest transaction must be one a restore wrote, advancing to the position. */
+  private async checkLastWriter(at: TargetPosition): Promise<void> {
+    if (this.positionAttribute === null) {
+      const schema = await this.target.schema();
+      this.positionAttribute = [...schema.values()].find((a) => a.ident === LAST_SOURCE_TRANSACTION)?.id ?? null;
+    }
+    let ours = false;
+    for await (const tx of this.target.txRange(at.basisT, at.basisT)) {
+      ours = tx.datoms.some(([, a, v, added]) => added && a === this.positionAttribute && v === at.position);
+    }
+    if (!ours) {
+      throw new ForeignWriteError(
+        `target ${this.target.location}: transaction t=${at.basisT} was not written by a txclone restore ` +
+          `(it does not advance ${LAST_SOURCE_TRANSACTION} to ${at.position}); another writer breaks instants and ids. ` +
+          `Pass allowForeignWrites to replicate into it anyway`,
+      );
+    }
+  }
+
+  private async applySegment(segment: LoadedSegment, at: TargetPosition): Promise<{ position: number; transactions: number; datoms: number; untilReached: boolean }> {
+    let position = at.position;
+    let installed = at.installed;
+    let transactions = 0;
+    let datoms = 0;
+    let untilReached = false;
+    const pending: Transaction[] = [];
+    let pendingDatoms = 0;
+    const batchTxns = this.options.batchTxns ?? 200;
+    const batchDatoms = this.options.batchDatoms ?? 20_000;
+
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const applied = await this.applyBatch(pending, segment.schema, position, installed);
+      position = applied.position;
+      installed = true;
+      transactions += applied.transactions;
+      datoms += applied.datoms;
+      pending.length = 0;
+      pendingDatoms = 0;
+      this.options.onProgress?.({ db: this.db, position, segmentEndT: segment.endT, transactions, datoms });
+    };
+
+    for (const tx of segment.transactions) {
+      if (tx.t <= position) continue;
+      if (
+        (this.options.untilT !== undefined && tx.t > this.options.untilT) ||
+        (this.options.untilInstant !== undefined && tx.instant.getTime() > this.options.untilInstant.getTime())
+      ) {
+        untilReached = true;
+        break;
+      }
+      pending.push(tx);
+      pendingDatoms += tx.datoms.length;
+      if (pending.length >= batchTxns || pendingDatoms >= batchDatoms) await flush();
+    }
+    await flush();
+    if (this.options.untilT !== undefined && position >= this.options.untilT) untilReached = true;
+    return { position, transactions, datoms, untilReached };
+  }
+
+  private async applyBatch(
+    txs: Transaction[],
+    schema: SourceSchema,
+    position: number,
+    installed: boolean,
+  ): Promise<{ position: number; transactions: number; datoms: number }> {
+    const ids = new Set<EntityId>();
+    for (const tx of txs) for (const id of referencedIds(tx, schema)) ids.add(id);
+    const resolved = await this.idMap.resolve(ids);
+    const createdInBatch = new Set<EntityId>();
+    const requests: TxRequest[] = [];
+    const created: EntityId[][] = [];
+    let datoms = 0;
+    let at = position;
+    let isInstalled = installed;
+    for (const tx of txs) {
+      if (tx.t !== at + 1) {
+        throw new SegmentGapError(`db ${this.db}: after t=${at} the segment holds t=${tx.t}`, at + 1, tx.t - 1);
+      }
+      const translated = translateTx(tx, schema, { resolved, createdInBatch }, this.translate);
+      const ops = isInstalled ? translated.ops : [...installOps(this.db), ...translated.ops];
+      ops.push(advanceOp(at, tx.t, isInstalled));
+      requests.push({ ops, txInstant: tx.instant, requireHeld: true });
+      created.push(translated.created);
+      for (const id of translated.created) createdInBatch.add(id);
+      datoms += tx.datoms.length;
+      at = tx.t;
+      isInstalled = true;
+    }
+    let reports;
+    try {
+      reports = await this.target.transactBatch(requests);
+    } catch (err) {
+      throw this.explain(err, txs, position);
+    }
+    reports.forEach((report, i) => {
+      this.idMap.record(txs[i]!.tx, report.tx);
+      for (const id of created[i]!) this.idMap.record(id, report.tempids[tempidFor(id)]!);
+    });
+    this.lastWritten = { basisT: reports[reports.length - 1]!.t, position: at };
+    return { position: at, transactions: txs.length, datoms };
+  }
+
+  /** Turns a refused batch into an error that says what happened in source terms. */
+  private explain(err: unknown, txs: Transaction[], position: number): unknown {
+    if (!(err instanceof TransactionError)) return err;
+    const range = `source t=${txs[0]!.t}..${txs[txs.length - 1]!.t}`;
+    if (err.code === 'cas-failed' && err.message.includes(LAST_SOURCE_TRANSACTION)) {
+      return new ConcurrentRestoreError(
+        `target ${this.target.location} moved past t=${position} while this restore applied ${range}: another restore is writing to it`,
+      );
+    }
+    if (err.code === 'not-held') {
+      return new ReplicaDivergedError(
+        `target ${this.target.location} diverged from the source while applying ${range}: ${err.message}`,
+      );
+    }
+    const wrapped = new Error(`target ${this.target.location} refused ${range}: ${err.message}`, { cause: err });
+    wrapped.name = 'RestoreTransactionError';
+    return wrapped;
+  }
+}
+
+/** Another restore advanced the target first; the caller reads the position again. */
+export class ConcurrentRestoreError extends Error {
+  override name = 'ConcurrentRestoreError';
+}
+
+
+/** Applies the rest of the segment holding the target's next transaction. */
+export async function restoreNext(target: Database, store: SegmentStore, db: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  return new Restorer(target, store, db, options).next();
+}
+
+/** Applies segments until the target has caught up with the store (or reached until). */
+export async function restoreAll(target: Database, store: SegmentStore, db: string, options: RestoreOptions & { signal?: AbortSignal } = {}): Promise<RestoreTotals> {
+  return new Restorer(target, store, db, options).all(options.signal);
+}
