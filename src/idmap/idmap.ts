@@ -38,6 +38,8 @@ export class IdMap {
   private readonly verifyNewRate: number;
   private readonly random: () => number;
   private highWater = -1;
+  /** Whether the target has :txclone/original-id at all; before its first restore it has not. */
+  private installed = false;
   private readonly counters = { hits: 0, lookups: 0, queries: 0, newAboveMark: 0, verified: 0 };
 
   constructor(
@@ -57,8 +59,8 @@ export class IdMap {
    */
   async load(): Promise<void> {
     const schema = await this.target.schema();
-    const installed = [...schema.values()].some((a) => a.ident === ORIGINAL_ID);
-    const max = installed ? await this.target.maxValue(ORIGINAL_ID) : null;
+    this.installed = [...schema.values()].some((a) => a.ident === ORIGINAL_ID);
+    const max = this.installed ? await this.target.maxValue(ORIGINAL_ID) : null;
     this.highWater = typeof max === 'number' ? max : -1;
   }
 
@@ -85,7 +87,7 @@ export class IdMap {
       }
     }
     const query = [...lookup, ...sampled];
-    if (query.length === 0) return out;
+    if (query.length === 0 || !this.installed) return out;
     this.counters.queries++;
     this.counters.lookups += lookup.length;
     this.counters.verified += sampled.length;
@@ -111,6 +113,7 @@ export class IdMap {
   /** Records ids the target has just created (after the commit). */
   record(sourceId: EntityId, targetId: EntityId): void {
     this.cache.set(sourceId, targetId);
+    this.installed = true;
     if (sourceId > this.highWater) this.highWater = sourceId;
   }
 

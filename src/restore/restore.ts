@@ -268,11 +268,12 @@ export class Restorer {
       at = tx.t;
       isInstalled = true;
     }
+    if (this.options.allowForeignWrites) await this.clampInstants(requests);
     let reports;
     try {
       reports = await this.target.transactBatch(requests);
     } catch (err) {
-      throw this.explain(err, txs, position);
+      throw await this.explain(err, txs, position);
     }
     reports.forEach((report, i) => {
       this.idMap.record(txs[i]!.tx, report.tx);
@@ -282,13 +283,29 @@ export class Restorer {
     return { position: at, transactions: txs.length, datoms };
   }
 
+  /**
+   * With other writers allowed, their transactions may carry later instants than the
+   * source's; the target refuses time going backwards, so such instants move up to it.
+   */
+  private async clampInstants(requests: TxRequest[]): Promise<void> {
+    const basis = await this.target.basisT();
+    let floor = 0;
+    for await (const tx of this.target.txRange(basis, basis)) floor = tx.instant.getTime();
+    for (const request of requests) {
+      if (request.txInstant && request.txInstant.getTime() < floor) request.txInstant = new Date(floor);
+      floor = Math.max(floor, request.txInstant?.getTime() ?? floor);
+    }
+  }
+
   /** Turns a refused batch into an error that says what happened in source terms. */
-  private explain(err: unknown, txs: Transaction[], position: number): unknown {
+  private async explain(err: unknown, txs: Transaction[], position: number): Promise<unknown> {
     if (!(err instanceof TransactionError)) return err;
     const range = `source t=${txs[0]!.t}..${txs[txs.length - 1]!.t}`;
-    if (err.code === 'cas-failed' && err.message.includes(LAST_SOURCE_TRANSACTION)) {
+    // Whatever check refused the batch, a target that moved on means another restore won the race.
+    const now = await readPosition(this.target, this.db).catch(() => null);
+    if (now && now.position !== position) {
       return new ConcurrentRestoreError(
-        `target ${this.target.location} moved past t=${position} while this restore applied ${range}: another restore is writing to it`,
+        `target ${this.target.location} moved from t=${position} to t=${now.position} while this restore applied ${range}: another restore is writing to it`,
       );
     }
     if (err.code === 'not-held') {
