@@ -26,6 +26,8 @@ export interface ExportedSegment {
   written: boolean;
   transactions: number;
   datoms: number;
+  /** Size of the CBOR before gzip. */
+  uncompressedBytes: number;
   ms: number;
 }
 
@@ -139,7 +141,14 @@ async function exportSegment(
     { level: options.level },
   );
   const put = await store.put(db, first, last, encoded.bytes);
-  return { info: put.segment, written: put.written, transactions: transactions.length, datoms, ms: Date.now() - started };
+  return {
+    info: put.segment,
+    written: put.written,
+    transactions: transactions.length,
+    datoms,
+    uncompressedBytes: encoded.uncompressedBytes,
+    ms: Date.now() - started,
+  };
 }
 
 function estimateBytes(v: unknown): number {
