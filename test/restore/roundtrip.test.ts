@@ -2,19 +2,11 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LibraryWorkload } from '../../src/cli/workload';
 import { restoreAll } from '../../src/restore/restore';
+import { freshPostgresUrl } from '../support/postgres';
 import { Resources, exportInSizes, expectReplica } from './fixtures';
 
 const resources = new Resources();
 afterEach(() => resources.close());
-
-const postgresUrl = async (): Promise<string | null> => {
-  try {
-    const support = await import('../support/postgres');
-    return (support as unknown as { freshPostgresUrl?: () => Promise<string> }).freshPostgresUrl?.() ?? null;
-  } catch {
-    return null;
-  }
-};
 
 describe('a random workload, exported in random segments and restored, is an exact replica', () => {
   it('on PGlite, for random workloads, segment sizes and batch sizes', async () => {
@@ -46,9 +38,8 @@ describe('a random workload, exported in random segments and restored, is an exa
   }, 300_000);
 
   it('on the PostgreSQL server, source and target each in their own schema', async () => {
-    const sourceUrl = await postgresUrl();
-    const targetUrl = await postgresUrl();
-    if (!sourceUrl || !targetUrl) throw new Error('test/support/postgres.ts must provide freshPostgresUrl()');
+    const sourceUrl = await freshPostgresUrl();
+    const targetUrl = await freshPostgresUrl();
     const source = await resources.database(sourceUrl);
     await new LibraryWorkload({ seed: 99, stageEvery: 60 }).run(source, 400, 20);
     const store = resources.memoryStore();
