@@ -1,10 +1,16 @@
 // The datom database: Datomic's data model and transaction semantics on PostgreSQL SQL.
-import { BUILTIN_ATTRIBUTES, FIRST_USER_ENTITY_ID, builtinDatoms, builtinIdents } from './builtins';
+//
+// Writers serialize on the meta row (select ... for update), which holds the basis t and the
+// next entity id, so t has no holes or duplicates however many processes write. Readers do not
+// lock: a streamed read (txRange, datoms) reads page by page, and the current datoms are not a
+// snapshot while writers run; the log (and so txRange and datoms({ asOfT })) never changes.
+import { builtinIdents } from './builtins';
+import { datomPagesAsOf } from './as-of';
 import { DatabaseOpenError, TransactionError } from './errors';
 import { Schema, type StoredEntity } from './schema';
-import { CREATE_TABLES, FORMAT_VERSION } from './sql/ddl';
+import { FORMAT_VERSION, ensureTables, valueHash } from './sql/ddl';
 import type { SqlDriver, SqlQueryable } from './sql/driver';
-import { BatchState } from './state';
+import { BatchState, type StoredDatom } from './state';
 import { Transactor, type AppliedTx } from './transactor';
 import type {
   Attribute,
@@ -14,22 +20,15 @@ import type {
   EntityId,
   EntityRef,
   Transaction,
+  TransactOptions,
   TxDatom,
   TxOp,
-  TransactOptions,
   TxReport,
   TxRequest,
   Value,
 } from './types';
 import { decodeValue, encodeValue, isKeyword } from './values';
-
-interface MetaRow {
-  format: number;
-  basis_t: number;
-  next_eid: number;
-  schema_t: number;
-  last_instant: number;
-}
+import { initialize, writeBatch, type MetaRow } from './write';
 
 interface SchemaCache {
   schema: Schema;
@@ -44,8 +43,17 @@ export interface DatomDatabaseOptions {
   entityPageSize?: number;
 }
 
+/** The SQL type maxValue compares an attribute's stored text as. */
+const ORDERED_AS: Partial<Record<Attribute['valueType'], string>> = {
+  long: 'int8',
+  bigint: 'numeric',
+  double: 'float8',
+  instant: 'int8',
+};
+
 export class DatomDatabase implements Database {
   private cache: SchemaCache | null = null;
+  private closed = false;
   private readonly txPageSize: number;
   private readonly entityPageSize: number;
 
@@ -58,22 +66,15 @@ export class DatomDatabase implements Database {
     this.entityPageSize = options.entityPageSize ?? 512;
   }
 
-  /** Creates the tables and the built-in schema when absent. */
+  /** Creates the schema, the tables and the built-in entities when absent. Closes the driver on failure. */
   static async open(location: string, driver: SqlDriver, options: DatomDatabaseOptions = {}): Promise<DatomDatabase> {
     try {
       await driver.transaction(async (q) => {
-        // Two processes opening a new database at once must not both create it.
-        await q.query(`select pg_advisory_xact_lock(hashtext(current_schema()))`);
-        for (const statement of CREATE_TABLES.split(';').map((s) => s.trim()).filter(Boolean)) {
-          await q.query(statement);
-        }
+        await ensureTables(q, driver.schema);
         const [meta] = await q.query<MetaRow>('select * from meta');
-        if (meta) {
-          if (meta.format !== FORMAT_VERSION)
-            throw new DatabaseOpenError(`${location}: database format ${meta.format}, this txclone reads format ${FORMAT_VERSION}`);
-          return;
-        }
-        await initialize(q);
+        if (!meta) return initialize(q);
+        if (meta.format !== FORMAT_VERSION)
+          throw new DatabaseOpenError(`${location}: database format ${meta.format}, this txclone reads format ${FORMAT_VERSION}`);
       });
     } catch (err) {
       await driver.close().catch(() => undefined);
@@ -89,31 +90,31 @@ export class DatomDatabase implements Database {
   }
 
   async schema(): Promise<Map<EntityId, Attribute>> {
-    const cache = await this.currentSchema();
-    return new Map(cache.schema.attributes);
+    const { schema } = await this.currentSchema();
+    return new Map(schema.attributes);
   }
 
   async builtins(): Promise<Map<EntityId, string>> {
     return builtinIdents();
   }
 
-  transact(ops: readonly TxOp[], options: TransactOptions = {}): Promise<TxReport> {
-    return this.transactBatch([{ ops, txInstant: options.txInstant }]).then((reports) => reports[0]!);
+  async transact(ops: readonly TxOp[], options: TransactOptions = {}): Promise<TxReport> {
+    const [report] = await this.transactBatch([{ ops, txInstant: options.txInstant }]);
+    return report!;
   }
 
   async transactBatch(requests: readonly TxRequest[]): Promise<TxReport[]> {
     if (requests.length === 0) return [];
-    let schemaAfter: SchemaCache | null = null;
-    const applied = await this.driver.transaction(async (q) => {
+    const { results, schema, cache } = await this.driver.transaction(async (q) => {
       const [meta] = await q.query<MetaRow>('select * from meta for update');
-      const cache = await this.schemaFor(q, meta!.schema_t);
+      const before = await this.schemaFor(q, meta!.schema_t);
       const state = new BatchState(q);
       const transactor = new Transactor(state, {
         basisT: meta!.basis_t,
         nextEid: meta!.next_eid,
         lastInstantMs: meta!.last_instant,
-        schema: cache.schema,
-        schemaEntities: cache.entities,
+        schema: before.schema,
+        schemaEntities: before.entities,
       });
       await transactor.prefetch(requests);
       const results: AppliedTx[] = [];
@@ -121,30 +122,30 @@ export class DatomDatabase implements Database {
         try {
           results.push(await transactor.apply(request));
         } catch (err) {
-          if (err instanceof TransactionError && requests.length > 1) {
+          if (err instanceof TransactionError && requests.length > 1)
             err.message = `transaction ${i + 1} of ${requests.length} in the batch: ${err.message}`;
-          }
           throw err;
         }
       }
       const schemaT = transactor.schemaChanged ? transactor.t : meta!.schema_t;
-      await write(q, state, results, {
+      await writeBatch(q, state, results, {
         basis_t: transactor.t,
         next_eid: transactor.nextEid,
         schema_t: schemaT,
         last_instant: transactor.lastInstantMs,
       });
-      if (transactor.schemaChanged) {
-        schemaAfter = { schema: transactor.schema, entities: transactor.schemaEntities, schemaT };
-      }
-      return { results, schema: transactor.schema };
+      const cache = transactor.schemaChanged
+        ? { schema: transactor.schema, entities: transactor.schemaEntities, schemaT }
+        : null;
+      return { results, schema: transactor.schema, cache };
     });
-    if (schemaAfter) this.cache = schemaAfter;
-    return applied.results.map((r) => ({
+    // Only a committed schema goes into the cache.
+    if (cache) this.cache = cache;
+    return results.map((r) => ({
       t: r.t,
       tx: r.tx,
       tempids: r.tempids,
-      datoms: r.datoms.map((d) => [d.e, d.a, decodeStored(applied.schema, d.a, d.v), d.added] as TxDatom),
+      datoms: r.datoms.map((d): TxDatom => [d.e, d.a, decodeStored(schema, d.a, d.v), d.added]),
     }));
   }
 
@@ -161,8 +162,7 @@ export class DatomDatabase implements Database {
         'select t, e, a, v, added from log where t >= $1 and t <= $2 order by t, seq',
         [from, last],
       );
-      let schema = (await this.currentSchema()).schema;
-      if (rows.some((r) => !schema.attributes.has(r.a))) schema = (await this.currentSchema(true)).schema;
+      const schema = await this.schemaCovering(rows);
       let i = 0;
       for (const tx of txs) {
         const datoms: TxDatom[] = [];
@@ -183,10 +183,14 @@ export class DatomDatabase implements Database {
   async datomsAVETMany(attr: string | EntityId, values: readonly Value[]): Promise<EntityId[][]> {
     const { schema } = await this.currentSchema();
     const attribute = this.requireAttribute(schema, attr);
-    const texts = values.map((v) => encodeValue(attribute.valueType, v, schema.elementTypes(attribute)));
+    const texts = values.map((v) => {
+      // A ref may be given by its ident, as in transactions.
+      const x = attribute.valueType === 'ref' && isKeyword(v) ? (schema.identToId.get(v) ?? -1) : v;
+      return encodeValue(attribute.valueType, x, schema.elementTypes(attribute));
+    });
     const rows = await this.driver.query<{ i: number; e: number }>(
       `select p.i::int8 as i, eav.e from unnest($2::text[]) with ordinality as p(v, i)
-       join eav on eav.a = $1 and md5(eav.v) = md5(p.v) and eav.v = p.v order by p.i, eav.e`,
+       join eav on eav.a = $1 and ${valueHash('eav.v')} = ${valueHash('p.v')} and eav.v = p.v order by p.i, eav.e`,
       [attribute.id, texts],
     );
     const out: EntityId[][] = values.map(() => []);
@@ -197,33 +201,30 @@ export class DatomDatabase implements Database {
   async maxValue(attr: string | EntityId): Promise<Value | null> {
     const { schema } = await this.currentSchema();
     const attribute = this.requireAttribute(schema, attr);
-    const cast: Partial<Record<Attribute['valueType'], string>> = {
-      long: 'numeric',
-      bigint: 'numeric',
-      double: 'float8',
-      instant: 'int8',
-    };
-    const sqlType = cast[attribute.valueType];
-    if (!sqlType) throw new TypeError(`maxValue needs a numeric or instant attribute; ${attribute.ident} is ${attribute.valueType}`);
-    const [row] = await this.driver.query<{ m: string | null }>(
-      `select max(v::${sqlType})::text as m from eav where a = $1`,
+    const sqlType = ORDERED_AS[attribute.valueType];
+    if (!sqlType)
+      throw new TypeError(`maxValue needs a long, bigint, double or instant attribute; ${attribute.ident} is ${attribute.valueType}`);
+    // Compared as numbers, never as text ('9' > '10'); returned as the stored text of the maximum.
+    const [row] = await this.driver.query<{ v: string }>(
+      `select v from eav where a = $1 order by v::${sqlType} desc limit 1`,
       [attribute.id],
     );
-    if (row?.m === null || row?.m === undefined) return null;
-    return decodeValue(attribute.valueType, attribute.valueType === 'double' ? String(Number(row.m)) : row.m);
+    return row ? decodeValue(attribute.valueType, row.v) : null;
   }
 
   async resolve(ref: EntityRef): Promise<EntityId | null> {
     if (typeof ref === 'number') {
       const [meta] = await this.driver.query<{ next_eid: number }>('select next_eid from meta');
-      return ref >= 0 && ref < meta!.next_eid ? ref : null;
+      return Number.isSafeInteger(ref) && ref >= 0 && ref < meta!.next_eid ? ref : null;
     }
-    const { schema } = await this.currentSchema();
     if (typeof ref === 'string') {
       if (!isKeyword(ref)) return null;
-      return schema.identToId.get(ref) ?? (await this.currentSchema(true)).schema.identToId.get(ref) ?? null;
+      const { schema } = await this.currentSchema();
+      return schema.identToId.get(ref) ?? null;
     }
     const [attr, value] = ref;
+    const { schema } = await this.currentSchema();
+    if (!schema.attribute(attr)?.unique) return null;
     const holders = await this.datomsAVET(attr, value);
     return holders[0] ?? null;
   }
@@ -231,9 +232,9 @@ export class DatomDatabase implements Database {
   async entity(ref: EntityRef): Promise<Record<string, Value | Value[]> | null> {
     const e = await this.resolve(ref);
     if (e === null) return null;
-    const rows = await this.driver.query<{ a: number; v: string }>('select a, v from eav where e = $1 order by a', [e]);
+    const rows = await this.driver.query<{ a: number; v: string }>('select a, v from eav where e = $1 order by a, v', [e]);
     if (rows.length === 0) return null;
-    const { schema } = await this.currentSchema(rows.some((r) => !this.cache?.schema.attributes.has(r.a)));
+    const schema = await this.schemaCovering(rows);
     const out: Record<string, Value | Value[]> = {};
     for (const { a, v } of rows) {
       const attribute = schema.attributes.get(a)!;
@@ -245,74 +246,34 @@ export class DatomDatabase implements Database {
   }
 
   async *datoms(options: DatomsOptions = {}): AsyncIterable<CurrentDatom> {
-    const basis = await this.basisT();
-    if (options.asOfT === undefined || options.asOfT >= basis) {
-      yield* this.currentDatoms();
-    } else {
-      yield* this.datomsAsOf(options.asOfT);
+    const pages =
+      options.asOfT !== undefined && options.asOfT < (await this.basisT())
+        ? datomPagesAsOf(this.driver, options.asOfT, this.entityPageSize)
+        : this.currentPages();
+    for await (const page of pages) {
+      const schema = await this.schemaCovering(page);
+      for (const d of page) yield [d.e, d.a, decodeStored(schema, d.a, d.v)];
     }
   }
 
-  private async *currentDatoms(): AsyncIterable<CurrentDatom> {
+  private async *currentPages(): AsyncGenerator<StoredDatom[]> {
     let after = -1;
     for (;;) {
-      const rows = await this.driver.query<{ e: number; a: number; v: string }>(
+      const rows = await this.driver.query<StoredDatom>(
         `select e, a, v from eav where e in (select distinct e from eav where e > $1 order by e limit $2)
-         order by e, a, v`,
+         order by e, a, v collate "C"`,
         [after, this.entityPageSize],
       );
       if (rows.length === 0) return;
-      const schema = await this.schemaCovering(rows);
-      for (const r of rows) yield [r.e, r.a, decodeStored(schema, r.a, r.v)];
+      yield rows;
       after = rows[rows.length - 1]!.e;
     }
   }
 
-  private async *datomsAsOf(asOfT: number): AsyncIterable<CurrentDatom> {
-    // The built-in datoms (t = 0) are not in the log; start from them.
-    const base = new Map<EntityId, Map<string, { a: EntityId; v: string }>>();
-    const { schema: current } = await this.currentSchema();
-    for (const [e, a, v] of builtinDatoms()) {
-      const attribute = current.attributes.get(a)!;
-      const text = encodeValue(attribute.valueType, v, current.elementTypes(attribute));
-      const entity = base.get(e) ?? new Map();
-      entity.set(`${a}\u0001${text}`, { a, v: text });
-      base.set(e, entity);
-    }
-    let after = -1;
-    for (;;) {
-      const rows = await this.driver.query<{ e: number; a: number; v: string; added: boolean }>(
-        `select e, a, v, added from log
-         where t <= $2 and e in (select distinct e from log where e > $1 and t <= $2 order by e limit $3)
-         order by e, t, seq`,
-        [after, asOfT, this.entityPageSize],
-      );
-      const builtinEntities = [...base.keys()].filter((e) => e > after && (rows.length === 0 || e < rows[rows.length - 1]!.e));
-      if (rows.length === 0 && builtinEntities.length === 0) return;
-      const entities = new Map<EntityId, Map<string, { a: EntityId; v: string }>>();
-      for (const e of builtinEntities) entities.set(e, new Map(base.get(e)));
-      for (const r of rows) {
-        let entity = entities.get(r.e);
-        if (!entity) {
-          entity = new Map(base.get(r.e) ?? []);
-          entities.set(r.e, entity);
-        }
-        const k = `${r.a}\u0001${r.v}`;
-        if (r.added) entity.set(k, { a: r.a, v: r.v });
-        else entity.delete(k);
-      }
-      const schema = await this.schemaCovering(rows);
-      const sorted = [...entities.keys()].sort((x, y) => x - y);
-      for (const e of sorted) {
-        const datoms = [...entities.get(e)!.values()].sort((x, y) => x.a - y.a || (x.v < y.v ? -1 : x.v > y.v ? 1 : 0));
-        for (const d of datoms) yield [e, d.a, decodeStored(schema, d.a, d.v)];
-      }
-      if (rows.length === 0) return;
-      after = rows[rows.length - 1]!.e;
-    }
-  }
-
+  /** Releases the driver; closing again does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.driver.close();
   }
 
@@ -322,24 +283,24 @@ export class DatomDatabase implements Database {
     return attribute;
   }
 
-  private async schemaCovering(rows: Array<{ a: number }>): Promise<Schema> {
-    const cached = await this.currentSchema();
-    if (rows.every((r) => cached.schema.attributes.has(r.a))) return cached.schema;
-    return (await this.currentSchema(true)).schema;
+  /** A schema that knows every attribute of the rows (read again if a writer added one meanwhile). */
+  private async schemaCovering(rows: ReadonlyArray<{ a: number }>): Promise<Schema> {
+    const { schema } = await this.currentSchema();
+    if (rows.every((r) => schema.attributes.has(r.a))) return schema;
+    const [meta] = await this.driver.query<{ schema_t: number }>('select schema_t from meta');
+    this.cache = null;
+    return (await this.schemaFor(this.driver, meta!.schema_t)).schema;
   }
 
   /** The schema as committed now; read again when another writer changed it. */
-  private async currentSchema(force = false): Promise<SchemaCache> {
+  private async currentSchema(): Promise<SchemaCache> {
     const [meta] = await this.driver.query<{ schema_t: number }>('select schema_t from meta');
-    if (force && this.cache) this.cache = { ...this.cache, schemaT: -1 };
     return this.schemaFor(this.driver, meta!.schema_t);
   }
 
   private async schemaFor(q: SqlQueryable, schemaT: number): Promise<SchemaCache> {
-    if (this.cache && this.cache.schemaT === schemaT) return this.cache;
-    const rows = await q.query<{ e: number; a: number; v: string }>(
-      'select e, a, v from eav where e in (select e from eav where a = 1)',
-    );
+    if (this.cache?.schemaT === schemaT) return this.cache;
+    const rows = await q.query<StoredDatom>('select e, a, v from eav where e in (select e from eav where a = 1)');
     const entities = new Map<EntityId, StoredEntity>();
     for (const { e, a, v } of rows) {
       const entity = entities.get(e) ?? new Map<EntityId, Set<string>>();
@@ -348,8 +309,9 @@ export class DatomDatabase implements Database {
       entity.set(a, values);
       entities.set(e, entity);
     }
-    this.cache = { schema: new Schema(entities), entities, schemaT };
-    return this.cache;
+    const cache = { schema: new Schema(entities), entities, schemaT };
+    this.cache = cache;
+    return cache;
   }
 }
 
@@ -357,76 +319,4 @@ function decodeStored(schema: Schema, a: EntityId, v: string): Value {
   const attribute = schema.attributes.get(a);
   if (!attribute) throw new Error(`datom of attribute ${a}, which the schema does not know`);
   return decodeValue(attribute.valueType, v, schema.elementTypes(attribute));
-}
-
-async function initialize(q: SqlQueryable): Promise<void> {
-  const byId = new Map(BUILTIN_ATTRIBUTES.map((a) => [a.id, a]));
-  const es: number[] = [];
-  const as: number[] = [];
-  const vs: string[] = [];
-  for (const [e, a, v] of builtinDatoms()) {
-    const attribute = byId.get(a)!;
-    es.push(e);
-    as.push(a);
-    vs.push(encodeValue(attribute.valueType, v, attribute.tupleType ? [attribute.tupleType] : undefined));
-  }
-  await q.query(
-    'insert into eav (e, a, v, t) select e, a, v, 0 from unnest($1::int8[], $2::int8[], $3::text[]) as d(e, a, v)',
-    [es, as, vs],
-  );
-  await q.query(
-    'insert into meta (id, format, basis_t, next_eid, schema_t, last_instant) values (1, $1, 0, $2, 0, 0)',
-    [FORMAT_VERSION, FIRST_USER_ENTITY_ID],
-  );
-}
-
-async function write(
-  q: SqlQueryable,
-  state: BatchState,
-  results: AppliedTx[],
-  meta: Omit<MetaRow, 'format'>,
-): Promise<void> {
-  await q.query('insert into txs (t, tx, instant) select * from unnest($1::int8[], $2::int8[], $3::int8[])', [
-    results.map((r) => r.t),
-    results.map((r) => r.tx),
-    results.map((r) => r.instantMs),
-  ]);
-  const log = { t: [] as number[], seq: [] as number[], e: [] as number[], a: [] as number[], v: [] as string[], added: [] as boolean[] };
-  for (const r of results) {
-    r.datoms.forEach((d, seq) => {
-      log.t.push(r.t);
-      log.seq.push(seq);
-      log.e.push(d.e);
-      log.a.push(d.a);
-      log.v.push(d.v);
-      log.added.push(d.added);
-    });
-  }
-  await q.query(
-    `insert into log (t, seq, e, a, v, added)
-     select * from unnest($1::int8[], $2::int4[], $3::int8[], $4::int8[], $5::text[], $6::bool[])`,
-    [log.t, log.seq, log.e, log.a, log.v, log.added],
-  );
-  const { removed, added } = state.netChanges();
-  if (removed.length) {
-    await q.query(
-      `delete from eav using unnest($1::int8[], $2::int8[], $3::text[]) as r(e, a, v)
-       where eav.e = r.e and eav.a = r.a and eav.v = r.v`,
-      [removed.map((d) => d.e), removed.map((d) => d.a), removed.map((d) => d.v)],
-    );
-  }
-  if (added.length) {
-    await q.query('insert into eav (e, a, v, t) select * from unnest($1::int8[], $2::int8[], $3::text[], $4::int8[])', [
-      added.map((d) => d.e),
-      added.map((d) => d.a),
-      added.map((d) => d.v),
-      added.map((d) => d.t),
-    ]);
-  }
-  await q.query('update meta set basis_t = $1, next_eid = $2, schema_t = $3, last_instant = $4', [
-    meta.basis_t,
-    meta.next_eid,
-    meta.schema_t,
-    meta.last_instant,
-  ]);
 }

@@ -1,9 +1,50 @@
-/** A transaction was refused; nothing of it was written. */
+/** Why a transaction was refused. */
+export type TransactionErrorCode =
+  /** Not a list form or entity map, an unknown operation, or the wrong number of arguments. */
+  | 'invalid-op'
+  /** An attribute that does not exist (or an entity that is not an attribute). */
+  | 'unknown-attribute'
+  /** A value of the wrong type for its attribute (also a string holding U+0000). */
+  | 'invalid-value'
+  /** An ident that names no entity. */
+  | 'unknown-ident'
+  /** An entity id that was never allocated. */
+  | 'unknown-entity'
+  /** Not an entity id, tempid, ident or lookup ref. */
+  | 'invalid-entity'
+  /** A lookup ref whose attribute is unknown or not unique, or whose value is invalid. */
+  | 'invalid-lookup-ref'
+  /** A lookup ref no entity matches. */
+  | 'lookup-ref-not-found'
+  /** A tempid used as a value but never as an entity of the transaction. */
+  | 'tempid-not-an-entity'
+  /** A tempid whose :db.unique/identity values name different entities. */
+  | 'upsert-conflict'
+  /** A unique value held by another entity. */
+  | 'unique-conflict'
+  /** A datom both asserted and retracted, or two values of a cardinality-one attribute. */
+  | 'datoms-conflict'
+  /** :db/cas found another value. */
+  | 'cas-failed'
+  /** :db/cas on a cardinality-many attribute. */
+  | 'cas-cardinality'
+  /** An assertion of a composite tuple, which the database derives. */
+  | 'composite-tuple'
+  /** With requireHeld: a retraction of a datom that does not hold. */
+  | 'not-held'
+  /** A txInstant that is not a valid Date, or two different ones. */
+  | 'invalid-instant'
+  /** A txInstant earlier than the previous transaction's. */
+  | 'instant-in-past'
+  /** A schema change that is not allowed (see schema-change.ts). */
+  | 'schema-change';
+
+/** A transaction was refused; nothing of it (nor of its batch) was written. */
 export class TransactionError extends Error {
   override name = 'TransactionError';
   constructor(
     message: string,
-    readonly code: string,
+    readonly code: TransactionErrorCode,
   ) {
     super(message);
   }

@@ -1,6 +1,6 @@
 export * from './types';
 export { openDatabase, parseDatabaseUrl, type DatabaseLocation } from './open';
 export { DatomDatabase, type DatomDatabaseOptions } from './datom-db';
-export { TransactionError, DatabaseOpenError } from './errors';
+export { TransactionError, DatabaseOpenError, type TransactionErrorCode } from './errors';
 export { FIRST_USER_ENTITY_ID } from './builtins';
 export { ValueError } from './values';

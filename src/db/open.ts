@@ -3,10 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { DatomDatabase, type DatomDatabaseOptions } from './datom-db';
 import { DatabaseOpenError } from './errors';
 import { PGliteDriver } from './sql/pglite';
-import { PostgresDriver, quoteIdent } from './sql/postgres';
+import { SCHEMA_NAME } from './sql/driver';
+import { PostgresDriver } from './sql/postgres';
 import type { Database } from './types';
-
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export type DatabaseLocation =
   | { kind: 'pglite'; dataDir: string | undefined; schema: string; display: string }
@@ -46,7 +45,8 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
     parsed.searchParams.delete('schema');
     const display = new URL(parsed.toString());
     if (display.password) display.password = '***';
-    return { kind: 'postgres', connectionString: parsed.toString(), schema, display: `${display.toString()}${display.search ? '&' : '?'}schema=${schema}` };
+    const shown = `${display.toString()}${display.search ? '&' : '?'}schema=${schema}`;
+    return { kind: 'postgres', connectionString: parsed.toString(), schema, display: shown };
   }
   return fail('expected pglite:memory, pglite:///dir or postgres://user@host:port/db?schema=NAME');
 }
@@ -54,22 +54,9 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 /** Opens (creating when new) the datom database at url. close() releases everything. */
 export async function openDatabase(url: string, options: DatomDatabaseOptions = {}): Promise<Database> {
   const location = parseDatabaseUrl(url);
-  if (location.kind === 'pglite') {
-    const driver = await PGliteDriver.open({ dataDir: location.dataDir });
-    try {
-      await driver.exec(`create schema if not exists ${quoteIdent(location.schema)}; set search_path to ${quoteIdent(location.schema)}`);
-    } catch (err) {
-      await driver.close();
-      throw err;
-    }
-    return DatomDatabase.open(location.display, driver, options);
-  }
-  const driver = new PostgresDriver({ connectionString: location.connectionString, schema: location.schema });
-  try {
-    await driver.exec(`create schema if not exists ${quoteIdent(location.schema)}`);
-  } catch (err) {
-    await driver.close();
-    throw new DatabaseOpenError(`cannot open database ${location.display}: ${(err as Error).message}`, { cause: err });
-  }
+  const driver =
+    location.kind === 'pglite'
+      ? await PGliteDriver.open({ dataDir: location.dataDir, schema: location.schema })
+      : new PostgresDriver({ connectionString: location.connectionString, schema: location.schema });
   return DatomDatabase.open(location.display, driver, options);
 }

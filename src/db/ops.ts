@@ -1,30 +1,44 @@
 // Transaction data as users write it, turned into flat operations: entity maps expand
 // into :db/add, nested maps become entities of their own.
 import { TransactionError } from './errors';
-import type { Attribute, EntityId, EntityRef, TxOp } from './types';
+import type { Attribute, EntityId, EntityRef, TxOp, ValueType } from './types';
+import { VALUE_TYPES } from './types';
 import { describe } from './values';
 
+interface OpBase {
+  /** The operation as the user wrote it (a list form or an entity map), for error messages. */
+  origin: unknown;
+}
+
 export type FlatOp =
-  | { kind: 'add'; e: EntityRef; a: string | EntityId; v: unknown; source: string }
-  | { kind: 'retract'; e: EntityRef; a: string | EntityId; v: unknown; hasValue: boolean; source: string }
-  | { kind: 'cas'; e: EntityRef; a: string | EntityId; old: unknown; v: unknown; source: string }
-  | { kind: 'retractEntity'; e: EntityRef; source: string };
+  | (OpBase & { kind: 'add'; e: EntityRef; a: string | EntityId; v: unknown })
+  | (OpBase & { kind: 'retract'; e: EntityRef; a: string | EntityId; v: unknown; hasValue: boolean })
+  | (OpBase & { kind: 'cas'; e: EntityRef; a: string | EntityId; old: unknown; v: unknown })
+  | (OpBase & { kind: 'retractEntity'; e: EntityRef });
 
 /** Resolves an attribute (existing or being defined in the same transaction) by ident or id. */
 export type AttributeLookup = (a: string | EntityId) => Pick<Attribute, 'valueType' | 'cardinality'> | undefined;
 
 export function formatOp(op: unknown): string {
   try {
-    return JSON.stringify(op, (_k, v) =>
+    const text = JSON.stringify(op, (_k, v: unknown) =>
       typeof v === 'bigint' ? `${v}N` : v instanceof Uint8Array ? `bytes[${v.length}]` : v,
     );
+    return text.length > 300 ? text.slice(0, 300) + '…' : text;
   } catch {
     return describe(op);
   }
 }
 
-function isEntityMap(op: unknown): op is Record<string, unknown> {
-  return typeof op === 'object' && op !== null && !Array.isArray(op) && !(op instanceof Uint8Array) && !(op instanceof Date);
+/** The user's operation an error is about, formatted. */
+export function sourceOf(op: OpBase): string {
+  return formatOp(op.origin);
+}
+
+export function isEntityMap(op: unknown): op is Record<string, unknown> {
+  return (
+    typeof op === 'object' && op !== null && !Array.isArray(op) && !(op instanceof Uint8Array) && !(op instanceof Date)
+  );
 }
 
 export interface FlattenContext {
@@ -43,47 +57,81 @@ export function flatten(ops: readonly TxOp[], ctx: FlattenContext): FlatOp[] {
 }
 
 function listOp(op: readonly unknown[]): FlatOp {
-  const source = formatOp(op);
   const [kind, e, a, v, w] = op;
-  const arity = (n: number) => {
-    if (op.length !== n) throw new TransactionError(`${kind} takes ${n - 1} arguments: ${source}`, 'invalid-op');
+  const fail = (why: string): never => {
+    throw new TransactionError(`${why}: ${formatOp(op)}`, 'invalid-op');
   };
+  const arity = (n: number) => {
+    if (op.length !== n) fail(`${String(kind)} takes ${n - 1} arguments`);
+  };
+  const attr = (): string | EntityId =>
+    typeof a === 'string' || typeof a === 'number' ? a : fail('the attribute must be an ident or an id');
   switch (kind) {
     case ':db/add':
       arity(4);
-      return { kind: 'add', e: e as EntityRef, a: a as string, v, source };
+      return { kind: 'add', e: e as EntityRef, a: attr(), v, origin: op };
     case ':db/retract':
-      if (op.length !== 3 && op.length !== 4)
-        throw new TransactionError(`:db/retract takes an entity, an attribute and optionally a value: ${source}`, 'invalid-op');
-      return { kind: 'retract', e: e as EntityRef, a: a as string, v, hasValue: op.length === 4, source };
+      if (op.length !== 3 && op.length !== 4) fail(':db/retract takes an entity, an attribute and optionally a value');
+      return { kind: 'retract', e: e as EntityRef, a: attr(), v, hasValue: op.length === 4, origin: op };
     case ':db/cas':
       arity(5);
-      return { kind: 'cas', e: e as EntityRef, a: a as string, old: v, v: w, source };
+      return { kind: 'cas', e: e as EntityRef, a: attr(), old: v, v: w, origin: op };
     case ':db/retractEntity':
       arity(2);
-      return { kind: 'retractEntity', e: e as EntityRef, source };
+      return { kind: 'retractEntity', e: e as EntityRef, origin: op };
     default:
-      throw new TransactionError(`unknown operation ${formatOp(kind)}: ${source}`, 'invalid-op');
+      return fail(`unknown operation ${formatOp(kind)}`);
   }
 }
 
 function expandMap(map: Record<string, unknown>, ctx: FlattenContext, out: FlatOp[]): EntityRef {
-  const source = formatOp(map);
   const e = (map[':db/id'] as EntityRef | undefined) ?? ctx.newTempid();
   for (const [key, value] of Object.entries(map)) {
-    if (key === ':db/id') continue;
-    if (value === undefined) continue;
+    if (key === ':db/id' || value === undefined) continue;
     const attribute = ctx.attribute(key);
-    if (!attribute) throw new TransactionError(`unknown attribute ${key} in ${source}`, 'unknown-attribute');
-    const many = attribute.cardinality === 'many';
-    // For cardinality many an array lists values; a tuple's own value is an array.
-    const listsValues =
-      many && Array.isArray(value) && (attribute.valueType !== 'tuple' || value.length === 0 || Array.isArray(value[0]));
-    const values = listsValues ? (value as unknown[]) : [value];
-    for (const v of values) {
+    if (!attribute) throw new TransactionError(`unknown attribute ${key} in ${formatOp(map)}`, 'unknown-attribute');
+    for (const v of mapValues(attribute, value)) {
       const resolved = attribute.valueType === 'ref' && isEntityMap(v) ? expandMap(v, ctx, out) : v;
-      out.push({ kind: 'add', e, a: key, v: resolved, source });
+      out.push({ kind: 'add', e, a: key, v: resolved, origin: map });
     }
   }
   return e;
+}
+
+/** The values an entity map gives for an attribute: for cardinality many an array lists them. */
+export function mapValues(attribute: Pick<Attribute, 'valueType' | 'cardinality'>, value: unknown): unknown[] {
+  if (attribute.cardinality !== 'many' || !Array.isArray(value)) return [value];
+  // A tuple's own value is an array: only an array of arrays (or an empty one) lists tuples.
+  if (attribute.valueType === 'tuple' && value.length > 0 && !Array.isArray(value[0])) return [value];
+  return value;
+}
+
+/** Attributes a transaction defines, by ident, so that its entity maps can use them. */
+export function pendingAttributes(ops: readonly TxOp[]): Map<string, Pick<Attribute, 'valueType' | 'cardinality'>> {
+  const byEntity = new Map<unknown, Record<string, unknown>>();
+  const merge = (e: unknown, a: string, v: unknown) => {
+    const key = Array.isArray(e) ? JSON.stringify(e) : e;
+    const entry = byEntity.get(key) ?? {};
+    entry[a] = v;
+    byEntity.set(key, entry);
+  };
+  for (const op of ops) {
+    if (Array.isArray(op)) {
+      if (op[0] === ':db/add' && typeof op[2] === 'string') merge(op[1], op[2], op[3]);
+    } else if (isEntityMap(op) && ':db/ident' in op) {
+      for (const [k, v] of Object.entries(op)) merge(op[':db/id'] ?? op, k, v);
+    }
+  }
+  const out = new Map<string, Pick<Attribute, 'valueType' | 'cardinality'>>();
+  for (const entry of byEntity.values()) {
+    const ident = entry[':db/ident'];
+    const typeKeyword = entry[':db/valueType'];
+    const type = typeof typeKeyword === 'string' ? typeKeyword.replace(/^:db\.type\//, '') : '';
+    if (typeof ident !== 'string' || !VALUE_TYPES.includes(type as ValueType)) continue;
+    out.set(ident, {
+      valueType: type as ValueType,
+      cardinality: entry[':db/cardinality'] === ':db.cardinality/many' ? 'many' : 'one',
+    });
+  }
+  return out;
 }

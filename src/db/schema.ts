@@ -2,6 +2,7 @@
 // datoms of the entities that hold :db/ident.
 import {
   CARDINALITY_MANY,
+  CARDINALITY_ONE,
   DB_CARDINALITY,
   DB_IDENT,
   DB_IS_COMPONENT,
@@ -31,8 +32,8 @@ function one(entity: StoredEntity, a: EntityId): string | undefined {
 }
 
 function keywordType(s: string | undefined): ValueType | null {
-  if (s === undefined) return null;
-  const t = s.replace(/^:db\.type\//, '') as ValueType;
+  if (s === undefined || !s.startsWith(':db.type/')) return null;
+  const t = s.slice(':db.type/'.length) as ValueType;
   return VALUE_TYPES.includes(t) ? t : null;
 }
 
@@ -43,21 +44,26 @@ export function attributeOf(id: EntityId, entity: StoredEntity): Attribute | nul
   const cardRef = one(entity, DB_CARDINALITY);
   if (ident === undefined || typeRef === undefined || cardRef === undefined) return null;
   const valueType = TYPE_BY_ENTITY.get(Number(typeRef));
-  if (!valueType) return null;
+  const card = Number(cardRef);
+  if (!valueType || (card !== CARDINALITY_ONE && card !== CARDINALITY_MANY)) return null;
   const uniqueRef = Number(one(entity, DB_UNIQUE));
   const tupleAttrs = one(entity, DB_TUPLE_ATTRS);
-  const tupleTypes = one(entity, DB_TUPLE_TYPES);
+  const tupleTypesText = one(entity, DB_TUPLE_TYPES);
+  const tupleTypes = tupleTypesText
+    ? (JSON.parse(tupleTypesText) as (string | null)[]).map((k) => keywordType(k ?? undefined))
+    : null;
+  if (tupleTypes?.includes(null)) return null;
   return {
     id,
     ident,
     valueType,
-    cardinality: Number(cardRef) === CARDINALITY_MANY ? 'many' : 'one',
+    cardinality: card === CARDINALITY_MANY ? 'many' : 'one',
     unique: uniqueRef === UNIQUE_IDENTITY ? 'identity' : uniqueRef === UNIQUE_VALUE ? 'value' : null,
     isComponent: one(entity, DB_IS_COMPONENT) === 'true',
     noHistory: one(entity, DB_NO_HISTORY) === 'true',
     tupleAttrs: tupleAttrs ? (JSON.parse(tupleAttrs) as string[]) : null,
     tupleType: keywordType(one(entity, DB_TUPLE_TYPE)),
-    tupleTypes: tupleTypes ? (JSON.parse(tupleTypes) as string[]).map((k) => keywordType(k)!) : null,
+    tupleTypes: tupleTypes as ValueType[] | null,
   };
 }
 

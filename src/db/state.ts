@@ -1,5 +1,9 @@
 // The state a write batch sees: the committed database, read lazily and in batches,
 // with the batch's own changes laid over it. Lives for one SQL transaction.
+//
+// Everything read from SQL is the committed state; the batch's net changes are applied
+// on top of every read, so a transaction late in a batch sees what the earlier ones did.
+import { valueHash } from './sql/ddl';
 import type { SqlQueryable } from './sql/driver';
 import type { StoredEntity } from './schema';
 import type { EntityId } from './types';
@@ -18,14 +22,17 @@ interface Change extends StoredDatom {
   t: number;
 }
 
-const key = (e: EntityId, a: EntityId, v: string) => `${e}\u0001${a}\u0001${v}`;
+const datomKey = (e: EntityId, a: EntityId, v: string) => `${e}\u0001${a}\u0001${v}`;
 const avKey = (a: EntityId, v: string) => `${a}\u0001${v}`;
 
 export class BatchState {
   private readonly entities = new Map<EntityId, StoredEntity>();
-  /** Holders of (a, v) for unique attributes: what the batch knows or has changed. */
+  /** Holders of (a, v), for the pairs read so far, with the batch's changes applied. */
   private readonly holders = new Map<string, Set<EntityId>>();
+  /** The batch's net changes, by datom. */
   private readonly changes = new Map<string, Change>();
+  /** The same changes by (a, v): entity to whether it holds the pair now. */
+  private readonly changesByValue = new Map<string, Map<EntityId, boolean>>();
 
   constructor(private readonly q: SqlQueryable) {}
 
@@ -34,8 +41,13 @@ export class BatchState {
     const missing = [...new Set(eids)].filter((e) => !this.entities.has(e));
     if (missing.length === 0) return;
     for (const e of missing) this.entities.set(e, new Map());
+    // An entity is always loaded before the batch changes it, so committed rows are its state.
     const rows = await this.q.query<StoredDatom>('select e, a, v from eav where e = any($1::int8[])', [missing]);
     for (const row of rows) addTo(this.entities.get(row.e)!, row.a, row.v);
+  }
+
+  isLoaded(e: EntityId): boolean {
+    return this.entities.has(e);
   }
 
   /** A new entity holds nothing; no read needed. */
@@ -54,31 +66,34 @@ export class BatchState {
     return this.entity(e).get(a) ?? EMPTY;
   }
 
-  loadedEntities(): IterableIterator<[EntityId, StoredEntity]> {
-    return this.entities.entries();
-  }
-
   /** Reads who holds each (a, v) not yet known, in one query. */
-  async loadHolders(pairs: Iterable<[EntityId, string]>): Promise<void> {
-    const missing = new Map<string, [EntityId, string]>();
-    for (const [a, v] of pairs) {
-      const k = avKey(a, v);
-      if (!this.holders.has(k)) missing.set(k, [a, v]);
+  async loadHolders(pairs: Iterable<readonly [EntityId, string]>): Promise<void> {
+    const missing = new Map<string, readonly [EntityId, string]>();
+    for (const pair of pairs) {
+      const k = avKey(pair[0], pair[1]);
+      if (!this.holders.has(k)) missing.set(k, pair);
     }
     if (missing.size === 0) return;
     const as: EntityId[] = [];
     const vs: string[] = [];
-    for (const [k, [a, v]] of missing) {
-      this.holders.set(k, new Set());
+    for (const [a, v] of missing.values()) {
       as.push(a);
       vs.push(v);
     }
     const rows = await this.q.query<StoredDatom>(
       `select eav.e, eav.a, eav.v from unnest($1::int8[], $2::text[]) as p(a, v)
-       join eav on eav.a = p.a and md5(eav.v) = md5(p.v) and eav.v = p.v`,
+       join eav on eav.a = p.a and ${valueHash('eav.v')} = ${valueHash('p.v')} and eav.v = p.v`,
       [as, vs],
     );
+    for (const k of missing.keys()) this.holders.set(k, new Set());
     for (const row of rows) this.holders.get(avKey(row.a, row.v))!.add(row.e);
+    for (const k of missing.keys()) {
+      const holders = this.holders.get(k)!;
+      for (const [e, now] of this.changesByValue.get(k) ?? []) {
+        if (now) holders.add(e);
+        else holders.delete(e);
+      }
+    }
   }
 
   /** The entities holding (a, v); loadHolders must have covered the pair. */
@@ -88,42 +103,66 @@ export class BatchState {
     return holders;
   }
 
-  /** Entities holding a ref to e through one of refAttrs, committed or in this batch. */
-  async referrers(e: EntityId, refAttrs: EntityId[]): Promise<Array<[EntityId, EntityId]>> {
+  /** [entity, attribute] pairs holding a ref to e through one of refAttrs, now. Loads those entities. */
+  async referrers(e: EntityId, refAttrs: readonly EntityId[]): Promise<Array<[EntityId, EntityId]>> {
+    if (refAttrs.length === 0) return [];
     const v = String(e);
-    const rows = refAttrs.length
-      ? await this.q.query<StoredDatom>(
-          'select e, a from eav where a = any($1::int8[]) and md5(v) = md5($2) and v = $2',
-          [refAttrs, v],
-        )
-      : [];
-    await this.load(rows.map((r) => r.e));
+    const rows = await this.q.query<StoredDatom>(
+      `select e, a from eav where a = any($1::int8[]) and ${valueHash('v')} = ${valueHash('$2')} and v = $2`,
+      [refAttrs, v],
+    );
+    const candidates = rows.map((r): [EntityId, EntityId] => [r.e, r.a]);
+    for (const a of refAttrs) {
+      for (const [holder, now] of this.changesByValue.get(avKey(a, v)) ?? []) if (now) candidates.push([holder, a]);
+    }
+    await this.load(candidates.map(([holder]) => holder));
     const found = new Map<string, [EntityId, EntityId]>();
-    const refSet = new Set(refAttrs);
-    for (const [holder, entity] of this.entities) {
-      for (const [a, values] of entity) {
-        if (refSet.has(a) && values.has(v)) found.set(`${holder}/${a}`, [holder, a]);
-      }
+    for (const [holder, a] of candidates) {
+      if (this.values(holder, a).has(v)) found.set(`${holder}/${a}`, [holder, a]);
     }
     return [...found.values()];
   }
 
-  assert(e: EntityId, a: EntityId, v: string, t: number, unique: boolean): void {
+  assert(e: EntityId, a: EntityId, v: string, t: number): void {
     addTo(this.entity(e), a, v);
-    if (unique) this.holders.get(avKey(a, v))?.add(e) ?? this.holders.set(avKey(a, v), new Set([e]));
+    this.holders.get(avKey(a, v))?.add(e);
     this.track(e, a, v, true, t);
   }
 
   retract(e: EntityId, a: EntityId, v: string, t: number): void {
-    const values = this.entity(e).get(a);
+    const entity = this.entity(e);
+    const values = entity.get(a);
     values?.delete(v);
-    if (values && values.size === 0) this.entity(e).delete(a);
+    if (values && values.size === 0) entity.delete(a);
     this.holders.get(avKey(a, v))?.delete(e);
     this.track(e, a, v, false, t);
   }
 
+  /** An entity holding several values of attribute a now, or null. Reads every entity that might. */
+  async entityWithSeveralValues(a: EntityId): Promise<EntityId | null> {
+    const rows = await this.q.query<{ e: EntityId }>('select e from eav where a = $1 group by e having count(*) > 1', [a]);
+    const candidates = new Set(rows.map((r) => r.e));
+    for (const c of this.changes.values()) if (c.a === a && c.now) candidates.add(c.e);
+    await this.load(candidates);
+    for (const e of candidates) if (this.values(e, a).size > 1) return e;
+    return null;
+  }
+
+  /** A value of attribute a that several entities hold now, or null. */
+  async sharedValue(a: EntityId): Promise<string | null> {
+    const rows = await this.q.query<{ v: string }>(
+      'select v from eav where a = $1 group by v having count(*) > 1',
+      [a],
+    );
+    const candidates = new Set(rows.map((r) => r.v));
+    for (const c of this.changes.values()) if (c.a === a && c.now) candidates.add(c.v);
+    await this.loadHolders([...candidates].map((v) => [a, v] as const));
+    for (const v of candidates) if (this.holdersOf(a, v).size > 1) return v;
+    return null;
+  }
+
   private track(e: EntityId, a: EntityId, v: string, now: boolean, t: number): void {
-    const k = key(e, a, v);
+    const k = datomKey(e, a, v);
     const change = this.changes.get(k);
     if (change) {
       change.now = now;
@@ -131,6 +170,10 @@ export class BatchState {
     } else {
       this.changes.set(k, { e, a, v, before: !now, now, t });
     }
+    const ak = avKey(a, v);
+    const byValue = this.changesByValue.get(ak);
+    if (byValue) byValue.set(e, now);
+    else this.changesByValue.set(ak, new Map([[e, now]]));
   }
 
   /** The net effect of the batch on the current-datoms table. */
@@ -138,7 +181,7 @@ export class BatchState {
     const removed: StoredDatom[] = [];
     const added: Array<StoredDatom & { t: number }> = [];
     for (const c of this.changes.values()) {
-      // A datom retracted and asserted again in the batch gets its new t: remove, then add.
+      // A datom held before and still held was retracted and asserted again: it gets its new t.
       if (c.before) removed.push(c);
       if (c.now) added.push(c);
     }

@@ -102,6 +102,11 @@ export interface TxReport {
 export interface TxRequest {
   ops: readonly TxOp[];
   txInstant?: Date;
+  /**
+   * A :db/retract of a datom the database does not hold is an error (code 'not-held')
+   * instead of a no-op. Replay uses it: such a retraction means the replica diverged.
+   */
+  requireHeld?: boolean;
 }
 
 export interface DatomsOptions {
@@ -121,7 +126,10 @@ export interface Database {
   /** Entities that exist before the first transaction (the built-in schema), id to ident. */
   builtins(): Promise<Map<EntityId, string>>;
   transact(ops: readonly TxOp[], options?: TransactOptions): Promise<TxReport>;
-  /** Several transactions in one commit: each its own t, all or nothing. */
+  /**
+   * Several transactions in one commit: each its own t and transaction entity, each seeing
+   * the ones before it; all or nothing (the TransactionError says which one failed).
+   */
   transactBatch(requests: readonly TxRequest[]): Promise<TxReport[]>;
   /** Entity ids holding value for attr, now. */
   datomsAVET(attr: string | EntityId, value: Value): Promise<EntityId[]>;
@@ -133,7 +141,12 @@ export interface Database {
   entity(eid: EntityRef): Promise<Record<string, Value | Value[]> | null>;
   /** Resolve an ident, lookup ref or id to an entity id, or null. */
   resolve(ref: EntityRef): Promise<EntityId | null>;
-  /** The current datoms (or as of a t), streamed in entity order. */
+  /**
+   * The current datoms (or as of a t), streamed page by page in entity order. The as-of view
+   * is read from the log and is exact; the current view's pages are read at different moments,
+   * so with concurrent writers they are not one snapshot.
+   */
   datoms(options?: DatomsOptions): AsyncIterable<CurrentDatom>;
+  /** Releases everything (connections, the PGlite instance and its directory lock); closing again does nothing. */
   close(): Promise<void>;
 }

@@ -1,5 +1,9 @@
 // Values as the database stores them: one text per value, exact and injective for a
 // given valueType, so equality of stored text is equality of values.
+//
+// Known limit: PostgreSQL text cannot hold U+0000, so a string, uri or keyword holding it
+// (also inside a tuple) is refused with a ValueError rather than silently altered. Strings
+// with lone surrogates are refused too (they are not valid UTF-8).
 import type { Scalar, Value, ValueType } from './types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -41,7 +45,7 @@ export function encodeScalar(type: ValueType, x: unknown): string {
       return text(x, type);
     case 'keyword':
       if (!isKeyword(x)) throw new ValueError(`expected a keyword like ':ns/name', got ${describe(x)}`);
-      return x;
+      return text(x, type);
     case 'boolean':
       if (typeof x !== 'boolean') throw new ValueError(`expected a boolean, got ${describe(x)}`);
       return x ? 'true' : 'false';

@@ -3,38 +3,58 @@
 //   txs:  one row per transaction.
 //   log:  every datom every transaction recorded, in t order.
 //   eav:  the current datoms (what holds now), with the t that asserted them.
+// Values are text (see values.ts). eav_av indexes a 64-bit hash of v, not v, so that long
+// values stay indexable and the index stays small and cheap to maintain; every lookup
+// compares the hash (to use the index) and then v itself (hashes collide).
+import { quoteIdent, type SqlQueryable } from './driver';
+
 export const FORMAT_VERSION = 1;
 
-export const CREATE_TABLES = `
-create table if not exists meta (
-  id int primary key check (id = 1),
-  format int not null,
-  basis_t int8 not null,
-  next_eid int8 not null,
-  schema_t int8 not null,
-  last_instant int8 not null
-);
-create table if not exists txs (
-  t int8 primary key,
-  tx int8 not null unique,
-  instant int8 not null
-);
-create table if not exists log (
-  t int8 not null,
-  seq int4 not null,
-  e int8 not null,
-  a int8 not null,
-  v text not null,
-  added bool not null,
-  primary key (t, seq)
-);
-create index if not exists log_e on log (e);
-create table if not exists eav (
-  e int8 not null,
-  a int8 not null,
-  v text not null,
-  t int8 not null
-);
-create index if not exists eav_ea on eav (e, a);
-create index if not exists eav_av on eav (a, md5(v));
-`;
+/** The indexed hash of a value column or parameter: lookups by value match on it, then on v. */
+export function valueHash(v: string): string {
+  return `hashtextextended(${v}, 0)`;
+}
+
+const tables = (s: string) => [
+  `create table if not exists ${s}.meta (
+    id int primary key check (id = 1),
+    format int not null,
+    basis_t int8 not null,
+    next_eid int8 not null,
+    schema_t int8 not null,
+    last_instant int8 not null
+  )`,
+  `create table if not exists ${s}.txs (
+    t int8 primary key,
+    tx int8 not null unique,
+    instant int8 not null
+  )`,
+  `create table if not exists ${s}.log (
+    t int8 not null,
+    seq int4 not null,
+    e int8 not null,
+    a int8 not null,
+    v text not null,
+    added bool not null,
+    primary key (t, seq)
+  )`,
+  `create index if not exists log_e on ${s}.log (e)`,
+  `create table if not exists ${s}.eav (
+    e int8 not null,
+    a int8 not null,
+    v text not null,
+    t int8 not null
+  )`,
+  `create index if not exists eav_ea on ${s}.eav (e, a)`,
+  `create index if not exists eav_av on ${s}.eav (a, ${valueHash('v')})`,
+];
+
+/**
+ * Creates the schema and its tables when absent. Runs in the caller's transaction, under a
+ * lock on the schema's name, so that processes opening a new database at once do not race.
+ */
+export async function ensureTables(q: SqlQueryable, schema: string): Promise<void> {
+  await q.query(`select pg_advisory_xact_lock(hashtext('txclone schema ' || $1::text))`, [schema]);
+  await q.query(`create schema if not exists ${quoteIdent(schema)}`);
+  for (const statement of tables(quoteIdent(schema))) await q.query(statement);
+}

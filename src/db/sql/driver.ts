@@ -6,10 +6,10 @@ export interface SqlQueryable {
 }
 
 export interface SqlDriver extends SqlQueryable {
+  /** The SQL schema holding the database's tables; every statement runs with it as search_path. */
+  readonly schema: string;
   /** Runs fn inside one SQL transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T>;
-  /** Runs several statements (no parameters). */
-  exec(sql: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -20,4 +20,10 @@ export function parseInt8(text: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${text} is outside the safe integer range`);
   return n;
+}
+
+export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
 }

@@ -1,56 +1,71 @@
 import { PGlite } from '@electric-sql/pglite';
+import { INT8_OID, parseInt8, quoteIdent, type SqlDriver, type SqlQueryable } from './driver';
 import { DirectoryLock } from './lock';
-import { INT8_OID, parseInt8, type SqlDriver, type SqlQueryable } from './driver';
 
 export interface PGliteDriverOptions {
   /** A directory on disk, or undefined for memory. */
   dataDir?: string;
+  schema: string;
+}
+
+/** A PGlite instance that parses int8 the way the drivers agree on. */
+export function createPGlite(dataDir?: string): Promise<PGlite> {
+  return PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
 }
 
 export class PGliteDriver implements SqlDriver {
   private constructor(
     private readonly db: PGlite,
-    private readonly lock: DirectoryLock | null,
+    readonly schema: string,
+    /** Owned: the driver closes the instance (and releases the directory lock). */
+    private readonly owned: { lock: DirectoryLock | null } | null,
   ) {}
 
+  /** Opens its own PGlite instance, locking its directory for this process. */
   static async open(options: PGliteDriverOptions): Promise<PGliteDriver> {
     // PGlite does not lock its directory; a second process opening it corrupts it.
     const lock = options.dataDir ? await DirectoryLock.acquire(options.dataDir) : null;
+    let db: PGlite | undefined;
     try {
-      const db = await PGlite.create({
-        dataDir: options.dataDir,
-        parsers: { [INT8_OID]: parseInt8 },
-      });
-      return new PGliteDriver(db, lock);
+      db = await createPGlite(options.dataDir);
+      await db.exec(`set search_path to ${quoteIdent(options.schema)}`);
+      return new PGliteDriver(db, options.schema, { lock });
     } catch (err) {
+      await db?.close().catch(() => undefined);
       await lock?.release();
       throw err;
     }
   }
 
+  /**
+   * A driver over an instance the caller keeps (close() leaves it open), so that several
+   * logical databases can share one instance. Every statement runs in a transaction that
+   * sets its search_path, since the instance has one session.
+   */
+  static shared(db: PGlite, schema: string): PGliteDriver {
+    return new PGliteDriver(db, schema, null);
+  }
+
   async query<R>(sql: string, params?: readonly unknown[]): Promise<R[]> {
-    const result = await this.db.query<R>(sql, params as unknown[]);
-    return result.rows;
+    if (this.owned) return (await this.db.query<R>(sql, params as unknown[])).rows;
+    return this.transaction((q) => q.query<R>(sql, params));
   }
 
-  async transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (tx) =>
-      fn({
-        query: async <R>(sql: string, params?: readonly unknown[]) =>
-          (await tx.query<R>(sql, params as unknown[])).rows,
-      }),
-    );
-  }
-
-  async exec(sql: string): Promise<void> {
-    await this.db.exec(sql);
+  transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      if (!this.owned) await tx.exec(`set local search_path to ${quoteIdent(this.schema)}`);
+      return fn({
+        query: async <R>(sql: string, params?: readonly unknown[]) => (await tx.query<R>(sql, params as unknown[])).rows,
+      });
+    });
   }
 
   async close(): Promise<void> {
+    if (!this.owned) return;
     try {
       if (!this.db.closed) await this.db.close();
     } finally {
-      await this.lock?.release();
+      await this.owned.lock?.release();
     }
   }
 }

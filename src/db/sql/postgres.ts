@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { INT8_OID, parseInt8, type SqlDriver, type SqlQueryable } from './driver';
+import { INT8_OID, parseInt8, quoteIdent, type SqlDriver, type SqlQueryable } from './driver';
 
 export interface PostgresDriverOptions {
   connectionString: string;
@@ -10,8 +10,10 @@ export interface PostgresDriverOptions {
 
 export class PostgresDriver implements SqlDriver {
   private readonly pool: pg.Pool;
+  readonly schema: string;
 
   constructor(options: PostgresDriverOptions) {
+    this.schema = options.schema;
     // Type parsers belong to this pool, not to the pg module (no global state).
     const types = {
       getTypeParser: (oid: number, format?: string) =>
@@ -34,6 +36,7 @@ export class PostgresDriver implements SqlDriver {
 
   async transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let broken = false;
     try {
       await client.query('begin');
       const result = await fn({
@@ -43,15 +46,14 @@ export class PostgresDriver implements SqlDriver {
       await client.query('commit');
       return result;
     } catch (err) {
-      await client.query('rollback').catch(() => undefined);
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
       throw err;
     } finally {
-      client.release();
+      // A client whose rollback failed is in an unknown state: discard it.
+      client.release(broken);
     }
-  }
-
-  async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
   }
 
   async close(): Promise<void> {
@@ -59,6 +61,3 @@ export class PostgresDriver implements SqlDriver {
   }
 }
 
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}

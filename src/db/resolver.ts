@@ -1,0 +1,200 @@
+// Resolves the entity positions and ref values of one transaction: tempids (with upserts
+// through :db.unique/identity attributes), "datomic.tx", idents, lookup refs and ids.
+import { TransactionError } from './errors';
+import { formatOp, sourceOf, type FlatOp } from './ops';
+import type { Schema } from './schema';
+import type { BatchState } from './state';
+import type { Attribute, EntityId } from './types';
+import { ValueError, describe, encodeValue, isKeyword } from './values';
+
+export const TX_TEMPID = 'datomic.tx';
+
+/** What the resolver needs from the transactor. */
+export interface ResolverHost {
+  readonly state: BatchState;
+  readonly schema: Schema;
+  readonly nextEid: EntityId;
+  allocate(): EntityId;
+}
+
+export function isTempid(ref: unknown): ref is string {
+  return typeof ref === 'string' && ref !== TX_TEMPID && !isKeyword(ref);
+}
+
+/** Stored text of a value that holds no refs to resolve (or a tuple of such values). */
+export function encodePlain(schema: Schema, attribute: Attribute, v: unknown): string {
+  return encodeValue(attribute.valueType, v, schema.elementTypes(attribute));
+}
+
+/** The (attribute, stored value) pair a lookup ref names. */
+export function lookupPair(schema: Schema, ref: readonly unknown[], op: FlatOp): [EntityId, string] {
+  const attribute = ref.length === 2 ? schema.attribute(ref[0] as string | EntityId) : undefined;
+  if (!attribute) throw new TransactionError(`invalid lookup ref ${formatOp(ref)}: ${sourceOf(op)}`, 'invalid-lookup-ref');
+  if (!attribute.unique)
+    throw new TransactionError(
+      `lookup ref ${formatOp(ref)} uses ${attribute.ident}, which is not unique: ${sourceOf(op)}`,
+      'invalid-lookup-ref',
+    );
+  try {
+    return [attribute.id, encodePlain(schema, attribute, ref[1])];
+  } catch (err) {
+    throw new TransactionError(
+      `invalid lookup ref ${formatOp(ref)}: ${(err as Error).message}: ${sourceOf(op)}`,
+      'invalid-lookup-ref',
+    );
+  }
+}
+
+export class EntityResolver {
+  private readonly tempids = new Map<string, EntityId>();
+
+  constructor(
+    private readonly host: ResolverHost,
+    private readonly tx: EntityId,
+  ) {}
+
+  /**
+   * Gives every tempid in an entity position its entity: the existing entity its
+   * :db.unique/identity values name (upsert), the entity of an earlier tempid claiming the
+   * same identity value, or a new entity, in order of first appearance.
+   */
+  async resolveAll(ops: readonly FlatOp[]): Promise<void> {
+    const { schema, state } = this.host;
+    const upserts = new Map<string, Array<[EntityId, string]>>();
+    const lookups: Array<[EntityId, string]> = [];
+    for (const op of ops) {
+      if (Array.isArray(op.e)) lookups.push(lookupPair(schema, op.e, op));
+      if (!isTempid(op.e)) continue;
+      const pairs = upserts.get(op.e) ?? [];
+      upserts.set(op.e, pairs);
+      if (op.kind !== 'add') continue;
+      const attribute = schema.attribute(op.a);
+      if (attribute?.unique !== 'identity' || attribute.valueType === 'ref') continue;
+      try {
+        pairs.push([attribute.id, encodePlain(schema, attribute, op.v)]);
+      } catch {
+        // The value error is reported, with its operation, when the datom is planned.
+      }
+    }
+    await state.loadHolders([...lookups, ...[...upserts.values()].flat()]);
+
+    const found = new Map<string, EntityId>();
+    const claimed = new Map<string, string>();
+    for (const [tempid, pairs] of upserts) {
+      const holders = new Set<EntityId>();
+      let alias: string | undefined;
+      for (const [a, v] of pairs) {
+        for (const holder of state.holdersOf(a, v)) holders.add(holder);
+        alias ??= claimed.get(`${a}\u0001${v}`);
+      }
+      if (holders.size > 1)
+        throw new TransactionError(
+          `tempid ${JSON.stringify(tempid)} upserts to several entities: ${[...holders].join(', ')}`,
+          'upsert-conflict',
+        );
+      if (holders.size === 1) {
+        const e = [...holders][0]!;
+        this.tempids.set(tempid, e);
+        found.set(tempid, e);
+      } else if (alias !== undefined) {
+        this.tempids.set(tempid, this.tempids.get(alias)!);
+      } else {
+        this.tempids.set(tempid, this.host.allocate());
+      }
+      for (const [a, v] of pairs) claimed.set(`${a}\u0001${v}`, tempid);
+    }
+    const lookedUp = lookups.flatMap(([a, v]) => [...state.holdersOf(a, v)]);
+    await state.load([...found.values(), ...lookedUp]);
+  }
+
+  /** The entity id an entity position names. Its lookup refs must have been resolved by resolveAll. */
+  entity(ref: unknown, op: FlatOp): EntityId {
+    if (typeof ref === 'number') return this.existing(ref, op);
+    if (ref === TX_TEMPID) return this.tx;
+    if (typeof ref === 'string') {
+      if (isKeyword(ref)) return this.ident(ref, op);
+      const id = this.tempids.get(ref);
+      if (id === undefined) throw new Error(`internal: tempid ${ref} unresolved: ${sourceOf(op)}`);
+      return id;
+    }
+    if (Array.isArray(ref)) {
+      const [a, v] = lookupPair(this.host.schema, ref, op);
+      const holder = first(this.host.state.holdersOf(a, v));
+      if (holder === undefined)
+        throw new TransactionError(`lookup ref ${formatOp(ref)} matches no entity: ${sourceOf(op)}`, 'lookup-ref-not-found');
+      return holder;
+    }
+    throw new TransactionError(
+      `not an entity id, tempid, ident or lookup ref: ${describe(ref)}: ${sourceOf(op)}`,
+      'invalid-entity',
+    );
+  }
+
+  /** Stored text of a value for an attribute; refs (also inside tuples) resolved to entity ids. */
+  async value(attribute: Attribute, v: unknown, op: FlatOp): Promise<string> {
+    const schema = this.host.schema;
+    if (attribute.valueType === 'ref') return String(await this.refValue(v, op));
+    if (attribute.valueType === 'tuple') {
+      const types = schema.elementTypes(attribute);
+      if (types?.includes('ref') && Array.isArray(v)) {
+        const homogeneous = types.length === 1;
+        const resolved: unknown[] = [];
+        for (const [i, el] of v.entries()) {
+          const isRef = (homogeneous ? types[0] : types[i]) === 'ref';
+          resolved.push(isRef && el !== null && el !== undefined ? await this.refValue(el, op) : el);
+        }
+        return encodePlain(schema, attribute, resolved);
+      }
+    }
+    return encodePlain(schema, attribute, v);
+  }
+
+  private async refValue(v: unknown, op: FlatOp): Promise<EntityId> {
+    if (typeof v === 'number') return this.existing(v, op);
+    if (v === TX_TEMPID) return this.tx;
+    if (typeof v === 'string') {
+      if (isKeyword(v)) return this.ident(v, op);
+      const id = this.tempids.get(v);
+      if (id === undefined)
+        throw new TransactionError(
+          `tempid ${JSON.stringify(v)} is used as a value but names no entity of the transaction: ${sourceOf(op)}`,
+          'tempid-not-an-entity',
+        );
+      return id;
+    }
+    if (Array.isArray(v)) {
+      const [a, text] = lookupPair(this.host.schema, v, op);
+      await this.host.state.loadHolders([[a, text]]);
+      const holder = first(this.host.state.holdersOf(a, text));
+      if (holder === undefined)
+        throw new TransactionError(`lookup ref ${formatOp(v)} matches no entity: ${sourceOf(op)}`, 'lookup-ref-not-found');
+      return holder;
+    }
+    throw new ValueError(`expected an entity id, ident, tempid or lookup ref, got ${describe(v)}`);
+  }
+
+  private ident(ident: string, op: FlatOp): EntityId {
+    const id = this.host.schema.identToId.get(ident);
+    if (id === undefined) throw new TransactionError(`unknown ident ${ident}: ${sourceOf(op)}`, 'unknown-ident');
+    return id;
+  }
+
+  private existing(e: EntityId, op: FlatOp): EntityId {
+    if (!Number.isSafeInteger(e) || e < 0 || e >= this.host.nextEid)
+      throw new TransactionError(`entity id ${e} does not exist (never allocated): ${sourceOf(op)}`, 'unknown-entity');
+    return e;
+  }
+
+  /** The tempids the user wrote, and "datomic.tx". */
+  userTempids(isUserTempid: (tempid: string) => boolean): Record<string, EntityId> {
+    const out: Record<string, EntityId> = {};
+    for (const [k, v] of this.tempids) if (isUserTempid(k)) out[k] = v;
+    out[TX_TEMPID] = this.tx;
+    return out;
+  }
+}
+
+function first<T>(items: Iterable<T>): T | undefined {
+  for (const x of items) return x;
+  return undefined;
+}
