@@ -4,7 +4,7 @@ import { silentLogger } from '../logger';
 import type { SegmentStore } from '../stores/types';
 import { ForeignWriteError, ReplicaDivergedError, TargetRefusedError } from './errors';
 import { ConcurrentRestoreError, Restorer, type RestoreOptions, type RestoreResult } from './restore';
-import { IdMapInconsistencyError } from '../idmap/idmap';
+import { IdMapInconsistencyError, type IdMapStats } from '../idmap/idmap';
 
 export interface ContinuousRestoreOptions extends RestoreOptions {
   /** Stops the loop; the batch in flight finishes first. */
@@ -24,6 +24,7 @@ export interface ContinuousRestoreSummary {
   position: number;
   steps: number;
   errors: number;
+  idMap: IdMapStats;
 }
 
 /** Errors that no retry can mend: the loop stops and throws them. */
@@ -48,13 +49,14 @@ export async function continuousRestore(
   const pollMs = options.pollMs ?? 1000;
   const backoffMs = options.backoffMs ?? 500;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
-  const summary: ContinuousRestoreSummary = { position: 0, steps: 0, errors: 0 };
+  const summary: ContinuousRestoreSummary = { position: 0, steps: 0, errors: 0, idMap: restorer.stats() };
   let failures = 0;
   while (!options.signal.aborted) {
     let wait = 0;
     try {
-      const result = await restorer.next();
+      const result = await restorer.next({ signal: options.signal });
       summary.steps++;
+      summary.idMap = restorer.stats();
       summary.position = result.toT;
       failures = 0;
       options.onStep?.(result);

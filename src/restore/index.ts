@@ -1,4 +1,4 @@
-export { Restorer, restoreNext, restoreAll, ConcurrentRestoreError, type RestoreOptions, type RestoreResult, type RestoreTotals, type RestoreProgress } from './restore';
+export { Restorer, restoreNext, restoreAll, ConcurrentRestoreError, type RestoreOptions, type RestoreResult, type RestoreTotals, type RestoreProgress, type StepOptions } from './restore';
 export { continuousRestore, isFatal, type ContinuousRestoreOptions, type ContinuousRestoreSummary } from './continuous';
 export { compareReplica, type CompareOptions, type CompareResult, type Difference } from './compare';
 export { ForeignWriteError, ReplicaDivergedError, SegmentGapError, TargetRefusedError } from './errors';

@@ -2,7 +2,7 @@
 // many of them per SQL commit, each guarded by the CAS on last-source-transaction.
 import { TransactionError } from '../db/errors';
 import type { Attribute, Database, EntityId, Transaction, TxRequest } from '../db/types';
-import { IdMap, type IdMapOptions, type IdMapStats } from '../idmap/idmap';
+import { IdMap, IdMapInconsistencyError, type IdMapOptions, type IdMapStats } from '../idmap/idmap';
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { LAST_SOURCE_TRANSACTION, advanceOp, installOps, readPosition, type TargetPosition } from './bookkeeping';
@@ -43,6 +43,13 @@ export interface RestoreProgress {
   datoms: number;
 }
 
+export interface StepOptions {
+  /** Stops at the next batch boundary. */
+  signal?: AbortSignal;
+  /** This step applies nothing after this t (on top of the restorer's own untilT). */
+  untilT?: number;
+}
+
 export interface RestoreResult {
   /** 'restored': transactions were applied (or another restorer applied them); 'caught-up': nothing to apply. */
   status: 'restored' | 'caught-up';
@@ -54,6 +61,9 @@ export interface RestoreResult {
   /** The until bound was reached: nothing more will be applied. */
   untilReached: boolean;
   segment: SegmentInfo | null;
+  /** The instant of the last source transaction applied by this step, or null. */
+  lastInstant: Date | null;
+  ms: number;
 }
 
 export interface RestoreTotals {
@@ -75,7 +85,10 @@ export class Restorer {
   private loaded = false;
   /** The target's basis and position after this restorer's last commit. */
   private lastWritten: { basisT: number; position: number } | null = null;
+  /** The position this restorer last read or wrote. */
+  private lastSeen: number | null = null;
   private positionAttribute: EntityId | null = null;
+  private step: StepOptions = {};
 
   constructor(
     private readonly target: Database,
@@ -96,12 +109,16 @@ export class Restorer {
     }
   }
 
-  /** Applies what comes next: the rest of the segment holding position + 1. */
-  async next(): Promise<RestoreResult> {
+  /**
+   * Applies what comes next: the rest of the segment holding position + 1. An aborted
+   * signal stops it at the next batch boundary (the result says how far it got).
+   */
+  async next(options: StepOptions = {}): Promise<RestoreResult> {
+    this.step = options;
     const at = await this.position();
     const from = at.position;
     const idle = (untilReached: boolean): RestoreResult => ({
-      status: 'caught-up', fromT: from, toT: from, transactions: 0, datoms: 0, untilReached, segment: null,
+      status: 'caught-up', fromT: from, toT: from, transactions: 0, datoms: 0, untilReached, segment: null, lastInstant: null, ms: 0,
     });
     if (this.untilReached(from)) return idle(true);
     const segment = await this.reader.segmentAfter(from);
@@ -138,6 +155,8 @@ export class Restorer {
       datoms: outcome.datoms,
       untilReached: outcome.untilReached,
       segment: info,
+      lastInstant: outcome.lastInstant,
+      ms: Date.now() - started,
     };
   }
 
@@ -147,7 +166,7 @@ export class Restorer {
     const totals = { segments: 0, transactions: 0, datoms: 0 };
     for (;;) {
       signal?.throwIfAborted();
-      const result = await this.next();
+      const result = await this.next({ signal });
       first ??= result.fromT;
       if (result.status === 'caught-up' || result.untilReached) {
         return { fromT: first, toT: result.toT, ...totals, untilReached: result.untilReached, idMap: this.idMap.stats() };
@@ -162,18 +181,24 @@ export class Restorer {
     return this.idMap.stats();
   }
 
+  private get untilT(): number | undefined {
+    const bounds = [this.options.untilT, this.step.untilT].filter((t): t is number => t !== undefined);
+    return bounds.length ? Math.min(...bounds) : undefined;
+  }
+
   private untilReached(position: number): boolean {
-    return this.options.untilT !== undefined && position >= this.options.untilT;
+    return this.untilT !== undefined && position >= this.untilT;
   }
 
   /** Where the target stands, checking that nobody else wrote to it since. */
   private async position(): Promise<TargetPosition> {
     const at = await readPosition(this.target, this.db);
-    if (!this.loaded || (this.lastWritten && this.lastWritten.position !== at.position)) {
+    if (!this.loaded || this.lastSeen !== at.position) {
       // First step, or another restorer advanced the target: the high-water mark is stale.
       await this.idMap.load();
       this.loaded = true;
     }
+    this.lastSeen = at.position;
     const unchanged = this.lastWritten?.basisT === at.basisT;
     if (at.installed && !unchanged && !this.options.allowForeignWrites) await this.checkLastWriter(at);
     return at;
@@ -190,6 +215,13 @@ export class Restorer {
       ours = tx.datoms.some(([, a, v, added]) => added && a === this.positionAttribute && v === at.position);
     }
     if (!ours) {
+      // basisT and the position are two reads: another restore may have committed between them.
+      const again = await readPosition(this.target, this.db);
+      if (again.position !== at.position || again.basisT !== at.basisT) {
+        throw new ConcurrentRestoreError(
+          `target ${this.target.location} moved from t=${at.position} to t=${again.position} while this restore read it: another restore is writing to it`,
+        );
+      }
       throw new ForeignWriteError(
         `target ${this.target.location}: transaction t=${at.basisT} was not written by a txclone restore ` +
           `(it does not advance ${LAST_SOURCE_TRANSACTION} to ${at.position}); another writer breaks instants and ids. ` +
@@ -198,12 +230,16 @@ export class Restorer {
     }
   }
 
-  private async applySegment(segment: LoadedSegment, at: TargetPosition): Promise<{ position: number; transactions: number; datoms: number; untilReached: boolean }> {
+  private async applySegment(
+    segment: LoadedSegment,
+    at: TargetPosition,
+  ): Promise<{ position: number; transactions: number; datoms: number; untilReached: boolean; lastInstant: Date | null }> {
     let position = at.position;
     let installed = at.installed;
     let transactions = 0;
     let datoms = 0;
     let untilReached = false;
+    let lastInstant: Date | null = null;
     const pending: Transaction[] = [];
     let pendingDatoms = 0;
     const batchTxns = this.options.batchTxns ?? 200;
@@ -213,6 +249,7 @@ export class Restorer {
       if (pending.length === 0) return;
       const applied = await this.applyBatch(pending, segment.schema, position, installed);
       position = applied.position;
+      lastInstant = pending[pending.length - 1]!.instant;
       installed = true;
       transactions += applied.transactions;
       datoms += applied.datoms;
@@ -221,10 +258,12 @@ export class Restorer {
       this.options.onProgress?.({ db: this.db, position, segmentEndT: segment.endT, transactions, datoms });
     };
 
+    const untilT = this.untilT;
     for (const tx of segment.transactions) {
       if (tx.t <= position) continue;
+      if (this.step.signal?.aborted) break;
       if (
-        (this.options.untilT !== undefined && tx.t > this.options.untilT) ||
+        (untilT !== undefined && tx.t > untilT) ||
         (this.options.untilInstant !== undefined && tx.instant.getTime() > this.options.untilInstant.getTime())
       ) {
         untilReached = true;
@@ -234,9 +273,9 @@ export class Restorer {
       pendingDatoms += tx.datoms.length;
       if (pending.length >= batchTxns || pendingDatoms >= batchDatoms) await flush();
     }
-    await flush();
-    if (this.options.untilT !== undefined && position >= this.options.untilT) untilReached = true;
-    return { position, transactions, datoms, untilReached };
+    if (!this.step.signal?.aborted) await flush();
+    if (untilT !== undefined && position >= untilT) untilReached = true;
+    return { position, transactions, datoms, untilReached, lastInstant };
   }
 
   private async applyBatch(
@@ -247,7 +286,14 @@ export class Restorer {
   ): Promise<{ position: number; transactions: number; datoms: number }> {
     const ids = new Set<EntityId>();
     for (const tx of txs) for (const id of referencedIds(tx, schema)) ids.add(id);
-    const resolved = await this.idMap.resolve(ids);
+    let resolved: Map<EntityId, EntityId | null>;
+    try {
+      resolved = await this.idMap.resolve(ids);
+    } catch (err) {
+      // A "new" id found in the target: fatal, unless another restore just created it.
+      if (err instanceof IdMapInconsistencyError) throw await this.explainRace(err, position);
+      throw err;
+    }
     const createdInBatch = new Set<EntityId>();
     const requests: TxRequest[] = [];
     const created: EntityId[][] = [];
@@ -297,17 +343,23 @@ export class Restorer {
     }
   }
 
+  /** err, or a ConcurrentRestoreError when the target moved past position meanwhile. */
+  private async explainRace(err: Error, position: number, what = 'the next batch'): Promise<Error> {
+    const now = await readPosition(this.target, this.db).catch(() => null);
+    if (!now || now.position === position) return err;
+    return new ConcurrentRestoreError(
+      `target ${this.target.location} moved from t=${position} to t=${now.position} while this restore applied ${what}: another restore is writing to it`,
+      { cause: err },
+    );
+  }
+
   /** Turns a refused batch into an error that says what happened in source terms. */
   private async explain(err: unknown, txs: Transaction[], position: number): Promise<unknown> {
     if (!(err instanceof TransactionError)) return err;
     const range = `source t=${txs[0]!.t}..${txs[txs.length - 1]!.t}`;
     // Whatever check refused the batch, a target that moved on means another restore won the race.
-    const now = await readPosition(this.target, this.db).catch(() => null);
-    if (now && now.position !== position) {
-      return new ConcurrentRestoreError(
-        `target ${this.target.location} moved from t=${position} to t=${now.position} while this restore applied ${range}: another restore is writing to it`,
-      );
-    }
+    const raced = await this.explainRace(err, position, range);
+    if (raced !== err) return raced;
     if (err.code === 'not-held') {
       return new ReplicaDivergedError(
         `target ${this.target.location} diverged from the source while applying ${range}: ${err.message}`,

@@ -1,0 +1,74 @@
+import { Command } from 'commander';
+import { backup, exportAll, findGaps, repair, type BackupOptions } from '../../segment/export';
+import { defineCommand } from '../command';
+import type { CliContext } from '../context';
+import { startProgress } from '../progress';
+
+function pacing(ctx: CliContext): BackupOptions {
+  const c = ctx.config;
+  return {
+    maxTxns: c.maxTxns,
+    maxBytes: c.maxBytes,
+    segmentTxns: c.segmentTxns,
+    parallel: c.parallel,
+    maxTxPerSecond: c.maxTxPerSecond,
+    pauseMs: c.pauseMs,
+    logger: ctx.logger,
+  };
+}
+
+async function withProgress(ctx: CliContext, label: string, run: (options: BackupOptions) => Promise<{ transactions: number; datoms: number; segments: unknown[]; startT: number | null; endT: number | null }>): Promise<void> {
+  const source = await ctx.source();
+  const basis = await source.basisT();
+  const head = await ctx.store().head(ctx.db);
+  const progress = startProgress(label, Math.max(0, basis - (label === 'backup' ? 0 : head?.endT ?? 0)), ctx.logger);
+  let done = 0;
+  const started = Date.now();
+  try {
+    const result = await run({ ...pacing(ctx), onSegment: (s) => progress.update((done += s.transactions)) });
+    progress.stop();
+    const seconds = (Date.now() - started) / 1000;
+    const range = result.startT === null ? 'nothing new' : `t=${result.startT}..${result.endT}`;
+    console.log(`${label}: ${range}, ${result.segments.length} segments, ${result.transactions} transactions, ${result.datoms} datoms in ${seconds.toFixed(1)} s`);
+  } finally {
+    progress.stop();
+  }
+}
+
+export function registerExportCommands(program: Command): void {
+  defineCommand(
+    program.command('backup').description('initial backup: every missing range up to the source basis, in parallel; resumable'),
+    ['source', 'store', 'db', 'segmentTxns', 'parallel', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'logLevel'],
+    async (ctx) => {
+      const source = await ctx.source();
+      await withProgress(ctx, 'backup', (options) => backup(source, ctx.store(), ctx.db, options));
+    },
+  );
+  defineCommand(
+    program.command('export').description("export the source's new transactions as segments, until caught up"),
+    ['source', 'store', 'db', 'maxTxns', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'logLevel'],
+    async (ctx) => {
+      const source = await ctx.source();
+      await withProgress(ctx, 'export', (options) => exportAll(source, ctx.store(), ctx.db, options));
+    },
+  );
+  defineCommand(
+    program.command('gaps').description('list the ranges no segment holds (from the listing only)'),
+    ['store', 'db', 'source', 'logLevel'],
+    async (ctx) => {
+      const upToT = ctx.config.source ? await (await ctx.source()).basisT() : undefined;
+      const gaps = await findGaps(ctx.store(), ctx.db, { upToT });
+      for (const gap of gaps) console.log(`missing t=${gap.startT}..${gap.endT}`);
+      if (gaps.length === 0) console.log('no gaps');
+      return gaps.length ? 1 : 0;
+    },
+  );
+  defineCommand(
+    program.command('repair').description('re-export exactly the missing ranges below the store head'),
+    ['source', 'store', 'db', 'segmentTxns', 'parallel', 'logLevel'],
+    async (ctx) => {
+      const result = await repair(await ctx.source(), ctx.store(), ctx.db, pacing(ctx));
+      console.log(result.segments.length ? `repaired ${result.segments.map((s) => `t=${s.info.startT}..${s.info.endT}`).join(', ')}` : 'nothing to repair');
+    },
+  );
+}

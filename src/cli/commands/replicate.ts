@@ -1,0 +1,96 @@
+import { Command, Option } from 'commander';
+import { Metrics } from '../../metrics/metrics';
+import { startMetricsServer, type MetricsServer } from '../../metrics/server';
+import { ConsumerService, InProcessReplicator, ProducerService } from '../../queue';
+import { CliFailure, EXIT_USAGE, defineCommand } from '../command';
+import type { CliContext } from '../context';
+
+interface Service {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  health(): Promise<{ ok: boolean; detail?: unknown }>;
+}
+
+/** Waits for SIGTERM or SIGINT. */
+function untilSignal(ctx: CliContext): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      ctx.logger.info({ signal }, 'stopping: finishing the batch in flight');
+      resolve(signal);
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+  });
+}
+
+export function registerReplicateCommand(program: Command): void {
+  defineCommand(
+    program
+      .command('replicate')
+      .description('run the replication services until SIGTERM/SIGINT: the producer, the consumer, or both')
+      .addOption(new Option('--role <role>', 'which service to run').choices(['producer', 'consumer', 'both']).default('both'))
+      .option('--no-queue', 'without Redis: run the producer and consumer loops in this process (role both)'),
+    ['source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'batchTxns', 'metricsPort', 'metricsHost', 'logLevel'],
+    async (ctx, options) => {
+      const role = options.role as 'producer' | 'consumer' | 'both';
+      const config = ctx.config;
+      const metrics = new Metrics({ processMetrics: true });
+      const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes };
+      const restore = { batchTxns: config.batchTxns, logger: ctx.logger };
+      const services: Service[] = [];
+      if (options.queue === false) {
+        if (role !== 'both') throw new CliFailure('replicate --no-queue runs producer and consumer together: use --role both', EXIT_USAGE);
+        services.push(
+          new InProcessReplicator({
+            source: await ctx.source(), target: await ctx.target(), store: ctx.store(), db: ctx.db, targetName: config.targetName,
+            intervalMs: config.interval, export: exportSettings, restore, logger: ctx.logger, metrics,
+          }),
+        );
+      } else {
+        if (role !== 'consumer') {
+          services.push(
+            new ProducerService({
+              source: await ctx.source(), store: ctx.store(), db: ctx.db, targets: [config.targetName ?? 'default'], redis: config.redis!,
+              intervalMs: config.interval, export: exportSettings, logger: ctx.logger, metrics,
+            }),
+          );
+        }
+        if (role !== 'producer') {
+          services.push(
+            new ConsumerService({
+              target: await ctx.target(), store: ctx.store(), db: ctx.db, targetName: config.targetName, redis: config.redis!,
+              restore, logger: ctx.logger, metrics,
+            }),
+          );
+        }
+      }
+      let server: MetricsServer | null = null;
+      const stopped = untilSignal(ctx);
+      try {
+        for (const service of services) await service.start();
+        if (config.metricsPort !== undefined) {
+          server = await startMetricsServer({
+            port: config.metricsPort,
+            host: config.metricsHost,
+            metrics,
+            health: async () => {
+              const states = await Promise.all(services.map((s) => s.health()));
+              return { ok: states.every((s) => s.ok), detail: states };
+            },
+          });
+          ctx.logger.info({ url: server.url }, 'serving /healthz and /metrics');
+        }
+        ctx.logger.info({ role, queue: options.queue !== false, db: ctx.db }, 'replicating');
+        await stopped;
+      } finally {
+        for (const service of services.reverse()) await service.close();
+        await server?.close();
+      }
+      ctx.logger.info({}, 'stopped cleanly');
+    },
+  );
+}

@@ -1,0 +1,83 @@
+import { Command } from 'commander';
+import { segmentToEdn } from '../../segment/edn';
+import { decodeSegment } from '../../segment/format';
+import { readPosition } from '../../restore/bookkeeping';
+import { openDatabase } from '../../db/open';
+import { CliFailure, EXIT_USAGE, defineCommand, parseIntegerOption } from '../command';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function parseRange(text: string): [number, number] {
+  const match = /^(\d+)(?:-|\.\.)(\d+)$/.exec(text.replace(/\.seg$/, '').split('/').pop() ?? '');
+  if (!match) throw new CliFailure(`segment: expected a range like 1-1000 (or a segment file name), got ${JSON.stringify(text)}`, EXIT_USAGE);
+  return [Number(match[1]), Number(match[2])];
+}
+
+export function registerSegmentCommands(program: Command): void {
+  const segments = program.command('segments').description('list, verify or inspect the segments in the store');
+  defineCommand(
+    segments.command('list').description('segments in t order').option('--after-t <t>', 'only segments holding a t after this'),
+    ['store', 'db', 'logLevel'],
+    async (ctx, options) => {
+      let count = 0;
+      for await (const info of ctx.store().list(ctx.db, { afterT: parseIntegerOption('--after-t', options.afterT) })) {
+        count++;
+        console.log(`${info.startT}-${info.endT}\t${info.size} bytes\t${info.sha256 ?? ''}\t${info.key}`);
+      }
+      if (count === 0) console.log('no segments');
+    },
+  );
+  defineCommand(
+    segments.command('verify').description('read every segment: checksums, gaps, overlaps; exit 1 on any problem'),
+    ['store', 'db', 'logLevel'],
+    async (ctx) => {
+      const report = await ctx.store().verify(ctx.db, { fromT: 1 });
+      console.log(`${report.segments} segments, ${report.bytes} bytes, t=${report.firstT ?? '-'}..${report.lastT ?? '-'}`);
+      for (const gap of report.gaps) console.log(`gap: t=${gap.startT}..${gap.endT} is in no segment`);
+      for (const o of report.overlaps) console.log(`overlap: t=${o.startT}..${o.endT} is in ${o.first.key} and ${o.second.key}`);
+      for (const c of report.corrupt) console.log(`corrupt: ${c.key}: ${c.reason}`);
+      console.log(report.ok ? 'ok' : 'PROBLEMS FOUND');
+      return report.ok ? 0 : 1;
+    },
+  );
+  defineCommand(
+    segments.command('inspect <range>').description('print a segment (e.g. 1-1000) as EDN'),
+    ['store', 'db', 'logLevel'],
+    async (ctx, _options, [range]) => {
+      const [startT, endT] = parseRange(range!);
+      const bytes = await ctx.store().get(ctx.db, startT, endT);
+      console.log(segmentToEdn(decodeSegment(bytes, { name: `${ctx.store().location} ${ctx.db} ${startT}-${endT}` })));
+    },
+  );
+  defineCommand(
+    program
+      .command('prune')
+      .description('retention: delete old segments, never one a target still needs')
+      .option('--before-t <t>', 'delete segments whose last t is before this')
+      .option('--keep-after-t <t>', 'never delete a segment holding a t after this')
+      .option('--replica <url>', 'a target database whose position must stay restorable (repeatable)', collect)
+      .option('--dry-run', 'print what would be deleted'),
+    ['store', 'db', 'logLevel'],
+    async (ctx, options) => {
+      const beforeT = parseIntegerOption('--before-t', options.beforeT);
+      if (beforeT === undefined) throw new CliFailure('prune: --before-t is required', EXIT_USAGE);
+      const positions: number[] = [];
+      for (const url of (options.replica as string[] | undefined) ?? []) {
+        const replica = await openDatabase(url);
+        try {
+          positions.push((await readPosition(replica, ctx.db)).position);
+        } finally {
+          await replica.close();
+        }
+      }
+      const result = await ctx.store().prune(ctx.db, {
+        beforeT,
+        keepAfterT: parseIntegerOption('--keep-after-t', options.keepAfterT),
+        targetPositions: positions.length ? positions : undefined,
+        dryRun: Boolean(options.dryRun),
+      });
+      for (const s of result.deleted) console.log(`${options.dryRun ? 'would delete' : 'deleted'} ${s.startT}-${s.endT} (${s.key})`);
+      if (result.deleted.length === 0) console.log('nothing to prune');
+    },
+  );
+}

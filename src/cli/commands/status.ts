@@ -1,0 +1,56 @@
+import { Command } from 'commander';
+import { readPosition } from '../../restore/bookkeeping';
+import { defineCommand } from '../command';
+
+export interface Status {
+  db: string;
+  sourceBasisT: number | null;
+  storeHeadT: number | null;
+  targetPositionT: number | null;
+  /** Source transactions not yet applied (from the source basis, else the store head). */
+  lagTransactions: number | null;
+  /** Seconds between the last applied source transaction and the next one waiting, 0 when caught up. */
+  lagSeconds: number | null;
+}
+
+export function registerStatusCommand(program: Command): void {
+  defineCommand(
+    program.command('status').description('source basis, store head, target position and lag').option('--json', 'print JSON'),
+    ['source', 'store', 'target', 'db', 'logLevel'],
+    async (ctx, options) => {
+      const status: Status = { db: ctx.db, sourceBasisT: null, storeHeadT: null, targetPositionT: null, lagTransactions: null, lagSeconds: null };
+      const source = ctx.config.source ? await ctx.source() : null;
+      if (source) status.sourceBasisT = await source.basisT();
+      if (ctx.config.store) status.storeHeadT = (await ctx.store().head(ctx.db))?.endT ?? 0;
+      if (ctx.config.target) {
+        const target = await ctx.target();
+        const at = await readPosition(target, ctx.db);
+        status.targetPositionT = at.position;
+        const newest = status.sourceBasisT ?? status.storeHeadT;
+        if (newest !== null) {
+          status.lagTransactions = Math.max(0, newest - at.position);
+          status.lagSeconds = 0;
+          if (status.lagTransactions > 0) {
+            // The oldest transaction waiting: from the source when given, else from now.
+            let waiting: Date | null = null;
+            if (source) for await (const tx of source.txRange(at.position + 1, at.position + 1)) waiting = tx.instant;
+            let applied: Date | null = null;
+            if (at.basisT > 0) for await (const tx of target.txRange(at.basisT, at.basisT)) applied = tx.instant;
+            status.lagSeconds = Math.max(0, ((waiting ?? new Date()).getTime() - (applied?.getTime() ?? 0)) / 1000);
+            if (!applied) status.lagSeconds = null;
+          }
+        }
+      }
+      if (options.json) {
+        console.log(JSON.stringify(status));
+        return;
+      }
+      const show = (v: number | null) => (v === null ? '-' : String(v));
+      console.log(`database        ${status.db}`);
+      console.log(`source basis    t=${show(status.sourceBasisT)}`);
+      console.log(`store head      t=${show(status.storeHeadT)}`);
+      console.log(`target position t=${show(status.targetPositionT)}`);
+      console.log(`lag             ${show(status.lagTransactions)} transactions, ${status.lagSeconds === null ? '-' : status.lagSeconds.toFixed(1)} s`);
+    },
+  );
+}

@@ -1,0 +1,56 @@
+// What a command opens, opened on demand and closed once at the end.
+import pino from 'pino';
+import pretty from 'pino-pretty';
+import { openDatabase } from '../db/open';
+import type { Database } from '../db/types';
+import { openStore } from '../stores/open';
+import type { SegmentStore } from '../stores/types';
+import { required, type Config } from './config';
+
+export function createLogger(level: string): pino.Logger {
+  if (process.stderr.isTTY) return pino({ level }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname' }));
+  return pino({ level }, pino.destination({ dest: 2, sync: true }));
+}
+
+export class CliContext {
+  readonly logger: pino.Logger;
+  private readonly opened: Array<() => Promise<unknown>> = [];
+  private sourceDb: Promise<Database> | null = null;
+  private targetDb: Promise<Database> | null = null;
+  private segmentStore: SegmentStore | null = null;
+
+  constructor(readonly config: Config) {
+    this.logger = createLogger(config.logLevel ?? 'info');
+  }
+
+  get db(): string {
+    return required(this.config, 'db');
+  }
+
+  source(): Promise<Database> {
+    return (this.sourceDb ??= this.open(required(this.config, 'source')));
+  }
+
+  target(): Promise<Database> {
+    return (this.targetDb ??= this.open(required(this.config, 'target')));
+  }
+
+  store(): SegmentStore {
+    if (!this.segmentStore) {
+      const store = openStore(required(this.config, 'store'));
+      this.opened.push(() => store.close());
+      this.segmentStore = store;
+    }
+    return this.segmentStore;
+  }
+
+  private async open(url: string): Promise<Database> {
+    const db = await openDatabase(url);
+    this.opened.push(() => db.close());
+    return db;
+  }
+
+  async close(): Promise<void> {
+    for (const close of this.opened.splice(0).reverse()) await close().catch(() => undefined);
+  }
+}
