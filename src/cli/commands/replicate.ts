@@ -3,7 +3,14 @@ import { Metrics } from '../../metrics/metrics';
 import { startMetricsServer, type MetricsServer } from '../../metrics/server';
 import { ConsumerService, InProcessReplicator, ProducerService } from '../../queue';
 import { CliFailure, EXIT_USAGE, defineCommand } from '../command';
+import { required, type ConfigKey } from '../config';
 import type { CliContext } from '../context';
+
+/** What each role needs configured: checked before anything starts (and by the compose test). */
+export const ROLE_KEYS = {
+  producer: ['source', 'store', 'db', 'redis'],
+  consumer: ['target', 'store', 'db', 'redis'],
+} as const satisfies Record<string, readonly ConfigKey[]>;
 
 interface Service {
   start(): Promise<void>;
@@ -38,6 +45,8 @@ export function registerReplicateCommand(program: Command): void {
     async (ctx, options) => {
       const role = options.role as 'producer' | 'consumer' | 'both';
       const config = ctx.config;
+      const roles = role === 'both' ? (['producer', 'consumer'] as const) : [role];
+      for (const r of roles) for (const key of ROLE_KEYS[r]) if (key !== 'redis' || options.queue !== false) required(config, key);
       const metrics = new Metrics({ processMetrics: true });
       const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes };
       const restore = { batchTxns: config.batchTxns, logger: ctx.logger };
