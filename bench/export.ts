@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { exportAll, type ExportResult } from '../src/segment/export';
+import { backup, exportAll, type ExportResult } from '../src/segment/export';
 import { openDirectoryStore } from '../src/stores/directory';
 import { openS3Store } from '../src/stores/s3';
 import type { SegmentStore } from '../src/stores/types';
@@ -14,26 +14,31 @@ import { argNumber, benchSource, mib, rate } from './support';
 const datoms = argNumber('datoms', 1_000_000);
 const source = await benchSource(datoms);
 
-async function run(label: string, store: SegmentStore): Promise<void> {
+async function run(label: string, store: SegmentStore, parallel = 0): Promise<void> {
   const started = Date.now();
-  const result: ExportResult = await exportAll(source, store, 'bench', { maxTxns: 2000 });
+  // exportAll is the producer's sequential loop; backup reads and writes `parallel` segments at once.
+  const result: ExportResult = parallel
+    ? await backup(source, store, 'bench', { segmentTxns: 2000, parallel })
+    : await exportAll(source, store, 'bench', { maxTxns: 2000 });
   const ms = Date.now() - started;
   const stored = result.segments.reduce((n, s) => n + s.info.size, 0);
   const cbor = result.segments.reduce((n, s) => n + s.uncompressedBytes, 0);
   console.log(
-    `${label.padEnd(10)} ${result.datoms} datoms, ${result.transactions} transactions, ${result.segments.length} segments in ${(ms / 1000).toFixed(1)} s: ` +
+    `${label}: ${result.datoms} datoms, ${result.transactions} transactions, ${result.segments.length} segments in ${(ms / 1000).toFixed(1)} s: ` +
       `${rate(result.datoms, ms)} datoms/s, ${(stored / 1024 / 1024 / (ms / 1000)).toFixed(1)} MB/s stored; ` +
       `${mib(cbor)} MiB CBOR -> ${mib(stored)} MiB gzip (ratio ${(cbor / stored).toFixed(2)})`,
   );
 }
 
-const dir = await mkdtemp(path.join(os.tmpdir(), 'txclone-bench-export-'));
-const directory = openDirectoryStore({ path: dir });
-try {
-  await run('directory', directory);
-} finally {
-  await directory.close();
-  await rm(dir, { recursive: true, force: true });
+for (const parallel of [0, 2, 4]) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'txclone-bench-export-'));
+  const directory = openDirectoryStore({ path: dir });
+  try {
+    await run(parallel ? `directory, backup --parallel ${parallel}` : 'directory, export', directory, parallel);
+  } finally {
+    await directory.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const s3 = await startS3();
@@ -49,7 +54,7 @@ try {
     checksums: 'WHEN_REQUIRED',
   });
   try {
-    await run(`s3 (${s3.kind})`, store);
+    await run(`s3 (${s3.kind}), backup --parallel 4`, store, 4);
   } finally {
     await store.close();
   }
