@@ -168,12 +168,14 @@ export class Restorer {
       signal?.throwIfAborted();
       const result = await this.next({ signal });
       first ??= result.fromT;
+      if (result.status === 'restored') {
+        totals.segments++;
+        totals.transactions += result.transactions;
+        totals.datoms += result.datoms;
+      }
       if (result.status === 'caught-up' || result.untilReached) {
         return { fromT: first, toT: result.toT, ...totals, untilReached: result.untilReached, idMap: this.idMap.stats() };
       }
-      totals.segments++;
-      totals.transactions += result.transactions;
-      totals.datoms += result.datoms;
     }
   }
 

@@ -60,6 +60,8 @@ describe('restore options', () => {
     const target = await resources.database();
     const totals = await restoreAll(target, store, 'lib', { untilT: 47 });
     expect(totals.toT).toBe(47);
+    // Every applied transaction counted, the last segment's too.
+    expect(totals.transactions).toBe(47);
     expect(totals.untilReached).toBe(true);
     expect(await target.basisT()).toBe(47);
     await expectReplica(source, target, { asOfT: 47 });
