@@ -5,6 +5,7 @@ import type { SegmentStore } from '../stores/types';
 import { ForeignWriteError, ReplicaDivergedError, TargetRefusedError } from './errors';
 import { ConcurrentRestoreError, Restorer, type RestoreOptions, type RestoreResult } from './restore';
 import { IdMapInconsistencyError, type IdMapStats } from '../idmap/idmap';
+import { sleep } from '../sleep';
 
 export interface ContinuousRestoreOptions extends RestoreOptions {
   /** Stops the loop; the batch in flight finishes first. */
@@ -78,17 +79,4 @@ export async function continuousRestore(
     if (wait > 0) await sleep(wait, options.signal);
   }
   return summary;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,7 +1,7 @@
 // Replaying segments into a target: one source transaction as one target transaction,
 // many of them per SQL commit, each guarded by the CAS on last-source-transaction.
 import { TransactionError } from '../db/errors';
-import type { Attribute, Database, EntityId, Transaction, TxRequest } from '../db/types';
+import type { Database, EntityId, Transaction, TxRequest } from '../db/types';
 import { IdMap, IdMapInconsistencyError, type IdMapOptions, type IdMapStats } from '../idmap/idmap';
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentInfo, SegmentStore } from '../stores/types';

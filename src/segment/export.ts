@@ -180,6 +180,7 @@ async function exportWith(
   pacer: Pacer,
 ): Promise<ExportResult> {
   checkRange(startT, endT);
+  checkLimits(options);
   const logger = options.logger ?? silentLogger;
   const result: ExportResult = { startT: null, endT: null, segments: [], transactions: 0, datoms: 0 };
   let from = startT;
@@ -214,6 +215,18 @@ async function exportWith(
 function checkRange(startT: number, endT: number): void {
   if (!Number.isSafeInteger(startT) || startT < 1) throw new RangeError(`startT must be a t of 1 or more, got ${startT}`);
   if (!Number.isSafeInteger(endT)) throw new RangeError(`endT must be an integer, got ${endT}`);
+  if (endT < startT) throw new RangeError(`endT must not be before startT, got ${startT}..${endT}`);
+}
+
+/** Limits that would be silently ignored (NaN) or misread (0, -1, 1.5) are refused before anything is read. */
+function checkLimits(options: SegmentLimits): void {
+  const { maxTxns, maxBytes, level } = options;
+  if (maxTxns !== undefined && !(Number.isSafeInteger(maxTxns) && maxTxns >= 1))
+    throw new RangeError(`maxTxns must be a positive integer, got ${maxTxns}`);
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 1))
+    throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+  if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9))
+    throw new RangeError(`level must be a gzip level 0..9, got ${level}`);
 }
 
 /** Writes the next segment after the store's head, or returns null when the store has everything. */
@@ -223,6 +236,7 @@ export async function exportNext(
   db: string,
   options: ExportOptions = {},
 ): Promise<ExportedSegment | null> {
+  checkLimits(options);
   const head = await store.head(db);
   const from = head ? head.endT + 1 : 1;
   const basis = await source.basisT();
@@ -239,6 +253,8 @@ export async function exportAll(
   db: string,
   options: ExportOptions = {},
 ): Promise<ExportResult> {
+  checkLimits(options);
+  new Pacer(options); // checks the pacing options even when there is nothing to export
   const head = await store.head(db);
   const from = head ? head.endT + 1 : 1;
   const basis = await source.basisT();
@@ -275,12 +291,14 @@ export interface BackupOptions extends ExportOptions {
  * segmentTxns-sized segments, exported `parallel` at a time. A rerun writes only what is missing.
  */
 export async function backup(source: Database, store: SegmentStore, db: string, options: BackupOptions = {}): Promise<ExportResult> {
+  const plan = checkBackupOptions(options);
   const basis = await source.basisT();
-  return exportGaps(source, store, db, await findGaps(store, db, { upToT: basis }), options);
+  return exportGaps(source, store, db, await findGaps(store, db, { upToT: basis }), options, plan);
 }
 
 /** Re-exports exactly the missing ranges below the store's head. */
 export async function repair(source: Database, store: SegmentStore, db: string, options: BackupOptions = {}): Promise<ExportResult> {
+  const plan = checkBackupOptions(options);
   const head = await store.head(db);
   if (!head) return { startT: null, endT: null, segments: [], transactions: 0, datoms: 0 };
   const basis = await source.basisT();
@@ -288,14 +306,28 @@ export async function repair(source: Database, store: SegmentStore, db: string, 
   for (const gap of gaps) {
     if (gap.endT > basis) throw new Error(`store holds t up to ${head.endT} but source ${source.location} only reaches t=${basis}: is it the right source?`);
   }
-  return exportGaps(source, store, db, gaps, options);
+  return exportGaps(source, store, db, gaps, options, plan);
 }
 
-async function exportGaps(source: Database, store: SegmentStore, db: string, gaps: Gap[], options: BackupOptions): Promise<ExportResult> {
+/** Every option checked before anything is read or written. */
+function checkBackupOptions(options: BackupOptions): { segmentTxns: number; parallel: number } {
   const segmentTxns = options.segmentTxns ?? options.maxTxns ?? DEFAULT_MAX_TXNS;
   const parallel = options.parallel ?? 2;
-  if (!Number.isInteger(segmentTxns) || segmentTxns < 1) throw new RangeError(`segmentTxns must be a positive integer, got ${segmentTxns}`);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new RangeError(`parallel must be a positive integer, got ${parallel}`);
+  if (!Number.isSafeInteger(segmentTxns) || segmentTxns < 1) throw new RangeError(`segmentTxns must be a positive integer, got ${segmentTxns}`);
+  if (!Number.isSafeInteger(parallel) || parallel < 1) throw new RangeError(`parallel must be a positive integer, got ${parallel}`);
+  checkLimits({ ...options, maxTxns: segmentTxns });
+  new Pacer(options);
+  return { segmentTxns, parallel };
+}
+
+async function exportGaps(
+  source: Database,
+  store: SegmentStore,
+  db: string,
+  gaps: Gap[],
+  options: BackupOptions,
+  { segmentTxns, parallel }: { segmentTxns: number; parallel: number },
+): Promise<ExportResult> {
   const ranges: Gap[] = [];
   for (const gap of gaps) {
     for (let s = gap.startT; s <= gap.endT; s += segmentTxns) ranges.push({ startT: s, endT: Math.min(gap.endT, s + segmentTxns - 1) });
@@ -317,7 +349,11 @@ async function exportGaps(source: Database, store: SegmentStore, db: string, gap
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, ranges.length) }, worker));
+  // Every worker finishes its segment before the first error is thrown: a caller that closes
+  // the store or the source on error must not race exports still under way.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(parallel, ranges.length) }, worker));
+  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
   const segments = results.flatMap((r) => r.segments).sort((x, y) => x.info.startT - y.info.startT);
   return {
     startT: segments[0]?.info.startT ?? null,

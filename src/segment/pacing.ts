@@ -1,4 +1,6 @@
 // Pacing: keep an export from loading the source harder than asked.
+import { sleep } from '../sleep';
+
 export interface PacingOptions {
   /** At most this many transactions read per second (averaged over the run). */
   maxTxPerSecond?: number;
@@ -7,6 +9,9 @@ export interface PacingOptions {
   signal?: AbortSignal;
 }
 
+/** The longest delay setTimeout takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Pacer {
   private readonly started = Date.now();
   private transactions = 0;
@@ -14,7 +19,8 @@ export class Pacer {
   constructor(private readonly options: PacingOptions = {}) {
     const { maxTxPerSecond, pauseMs } = options;
     if (maxTxPerSecond !== undefined && !(maxTxPerSecond > 0)) throw new RangeError(`maxTxPerSecond must be positive, got ${maxTxPerSecond}`);
-    if (pauseMs !== undefined && !(pauseMs >= 0)) throw new RangeError(`pauseMs must be zero or more, got ${pauseMs}`);
+    if (pauseMs !== undefined && !(pauseMs >= 0 && pauseMs <= MAX_TIMER_MS))
+      throw new RangeError(`pauseMs must be 0..${MAX_TIMER_MS} ms, got ${pauseMs}`);
   }
 
   /** Called after each segment with the transactions it read; waits as long as the pace needs. */
@@ -25,19 +31,9 @@ export class Pacer {
       const due = this.started + (this.transactions / this.options.maxTxPerSecond) * 1000;
       wait = Math.max(wait, due - Date.now());
     }
-    if (wait > 0) await sleep(wait, this.options.signal);
+    // setTimeout fires after 1 ms for a delay beyond MAX_TIMER_MS: a longer wait goes in steps.
+    const until = Date.now() + wait;
+    for (let left = wait; left > 0 && !this.options.signal?.aborted; left = until - Date.now())
+      await sleep(Math.min(left, MAX_TIMER_MS), this.options.signal);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

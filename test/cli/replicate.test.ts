@@ -8,7 +8,6 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LibraryWorkload } from '../../src/cli/workload';
 import { openDatabase } from '../../src/db/open';
-import type { Database } from '../../src/db/types';
 import { readPosition } from '../../src/restore/bookkeeping';
 import { freshPostgresUrl } from '../support/postgres';
 import { startTxclone, txclone, until } from './support';

@@ -1,6 +1,6 @@
 // Losing Redis loses only hints: the producer puts its scheduler back, the consumer
 // reconciles with the store, and the target converges without a wrong write.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, it } from 'vitest';
 import { ConsumerService, ProducerService } from '../../src/queue';
 import { disposableRedis } from '../support/redis';
 import { Resources, captureLogger, converged, expectReplica, keepWriting, librarySource, position, until } from './fixtures';

@@ -7,11 +7,10 @@
  * it afterwards, so suites share the server without seeing each other.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import os from 'node:os';
 import pg from 'pg';
 import { onTestFinished } from 'vitest';
+import { dockerAnswers } from './docker';
 
 export interface PostgresTestServer {
   readonly kind: 'external' | 'container' | 'local';
@@ -36,7 +35,7 @@ const LOCAL_DATABASE = 'test';
 export async function startPostgres(): Promise<PostgresTestServer> {
   const external = process.env.DATABASE_URL;
   if (external) return { kind: 'external', url: external, close: async () => {} };
-  if (await dockerAnswers()) return startContainer();
+  if (await dockerAnswers(DOCKER_PROBE_MS)) return startContainer();
   return { kind: 'local', url: await localUrl(), close: async () => {} };
 }
 
@@ -105,32 +104,6 @@ async function localUrl(): Promise<string> {
   throw new Error(
     `no PostgreSQL for tests: DATABASE_URL is not set, no Docker engine answers, and the local server refused (${failures.join('; ')})`,
   );
-}
-
-/** True when a Docker engine answers its ping within about a second. */
-function dockerAnswers(): Promise<boolean> {
-  const host = process.env.DOCKER_HOST;
-  let target: { socketPath: string } | { host: string; port: number };
-  if (host?.startsWith('tcp://')) {
-    const u = new URL(host.replace(/^tcp:/, 'http:'));
-    target = { host: u.hostname, port: Number(u.port || 2375) };
-  } else {
-    const socketPath = host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
-    if (!existsSync(socketPath)) return Promise.resolve(false);
-    target = { socketPath };
-  }
-  return new Promise((resolve) => {
-    const req = request({ ...target, path: '/_ping', method: 'GET', timeout: DOCKER_PROBE_MS }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
 }
 
 async function startContainer(): Promise<PostgresTestServer> {

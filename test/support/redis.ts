@@ -9,11 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { onTestFinished } from 'vitest';
+import { dockerAnswers } from './docker';
 
 export interface TestRedis {
   readonly url: string;
@@ -90,7 +90,7 @@ export async function disposableRedis(label = 'd'): Promise<DisposableRedis> {
 
 async function findRedis(): Promise<string> {
   if (process.env.REDIS_URL) return process.env.REDIS_URL;
-  if (await dockerAnswers()) return startContainer();
+  if (await dockerAnswers(DOCKER_PROBE_MS)) return startContainer();
   const err = await ping(LOCAL_URL);
   if (err) throw new Error(`no Redis for tests: REDIS_URL is not set, no Docker engine answers, and ${LOCAL_URL} refused (${err.message})`);
   return LOCAL_URL;
@@ -201,32 +201,6 @@ function findOnPath(name: string): string | null {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
   return null;
-}
-
-/** True when a Docker engine answers its ping within about a second. */
-function dockerAnswers(): Promise<boolean> {
-  const host = process.env.DOCKER_HOST;
-  let target: { socketPath: string } | { host: string; port: number };
-  if (host?.startsWith('tcp://')) {
-    const u = new URL(host.replace(/^tcp:/, 'http:'));
-    target = { host: u.hostname, port: Number(u.port || 2375) };
-  } else {
-    const socketPath = host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
-    if (!existsSync(socketPath)) return Promise.resolve(false);
-    target = { socketPath };
-  }
-  return new Promise((resolve) => {
-    const req = request({ ...target, path: '/_ping', method: 'GET', timeout: DOCKER_PROBE_MS }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
 }
 
 async function startContainer(): Promise<string> {
