@@ -122,8 +122,10 @@ export class DatomDatabase implements Database {
         try {
           results.push(await transactor.apply(request));
         } catch (err) {
-          if (err instanceof TransactionError && requests.length > 1)
-            err.message = `transaction ${i + 1} of ${requests.length} in the batch: ${err.message}`;
+          if (err instanceof TransactionError) {
+            err.batchIndex = i;
+            if (requests.length > 1) err.message = `transaction ${i + 1} of ${requests.length} in the batch: ${err.message}`;
+          }
           throw err;
         }
       }

@@ -42,6 +42,8 @@ export type TransactionErrorCode =
 /** A transaction was refused; nothing of it (nor of its batch) was written. */
 export class TransactionError extends Error {
   override name = 'TransactionError';
+  /** Which request of a transactBatch was refused (0 for a single transact). */
+  batchIndex = 0;
   constructor(
     message: string,
     readonly code: TransactionErrorCode,

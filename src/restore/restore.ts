@@ -363,8 +363,9 @@ export class Restorer {
     const raced = await this.explainRace(err, position, range);
     if (raced !== err) return raced;
     if (err.code === 'not-held') {
+      const t = txs[err.batchIndex]?.t;
       return new ReplicaDivergedError(
-        `target ${this.target.location} diverged from the source while applying ${range}: ${err.message}`,
+        `target ${this.target.location} diverged from the source at source t=${t}: ${err.message.replace(/^transaction \d+ of \d+ in the batch: /, '')}`,
       );
     }
     const wrapped = new Error(`target ${this.target.location} refused ${range}: ${err.message}`, { cause: err });

@@ -117,12 +117,14 @@ describe('restore refuses what would corrupt the target', () => {
     // Someone changes the replica behind txclone's back...
     await target.transact([[':db/retract', replicaOfAnn!, ':p/name', 'Ann']]);
     // ...then the source retracts what the replica no longer holds.
+    await source.transact([{ ':p/name': 'Bob' }]);
     await source.transact([[':db/retract', tempids.p!, ':p/name', 'Ann']]);
-    await exportRange(source, store, 'p', 3, 3);
+    await source.transact([{ ':p/name': 'Cy' }]);
+    await exportRange(source, store, 'p', 3, 5);
     const error = await restoreAll(target, store, 'p', { allowForeignWrites: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReplicaDivergedError);
     const message = (error as Error).message;
-    expect(message).toContain('source t=3');
+    expect(message).toContain('at source t=4:');
     expect(message).toContain(String(replicaOfAnn));
     expect(message).toContain(':p/name');
     expect((await target.entity(LAST_SOURCE_TRANSACTION))![LAST_SOURCE_TRANSACTION]).toBe(2);
