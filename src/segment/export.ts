@@ -2,7 +2,7 @@
 import type { Attribute, Database, EntityId, Transaction } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
-import { encodeSegment } from './format';
+import { decodeSegment, encodeSegment } from './format';
 import { Pacer, type PacingOptions } from './pacing';
 
 export interface SegmentLimits {
@@ -306,7 +306,38 @@ export async function repair(source: Database, store: SegmentStore, db: string, 
   for (const gap of gaps) {
     if (gap.endT > basis) throw new Error(`store holds t up to ${head.endT} but source ${source.location} only reaches t=${basis}: is it the right source?`);
   }
+  if (gaps.length > 0) await checkSameSource(source, store, db, gaps[0]!);
   return exportGaps(source, store, db, gaps, options, plan);
+}
+
+/**
+ * Another database long enough to cover the gaps would fill them with its own transactions:
+ * the stored transaction next to the first gap must be the source's (same tx, instant, datoms).
+ */
+async function checkSameSource(source: Database, store: SegmentStore, db: string, gap: Gap): Promise<void> {
+  // The last t before the gap, or for a gap from t=1 the first t after it.
+  const t = gap.startT > 1 ? gap.startT - 1 : gap.endT + 1;
+  let info: SegmentInfo | undefined;
+  for await (const s of store.list(db, { afterT: t - 1, limit: 1 })) info = s;
+  if (!info || info.startT > t) return;
+  let theirs: Transaction | undefined;
+  for await (const tx of source.txRange(t, t)) theirs = tx;
+  if (!theirs) return; // beyond the source's basis: the gap check above speaks for that
+  const name = `${store.location} ${info.key}`;
+  const stored = decodeSegment(await store.get(db, info.startT, info.endT), { name }).transactions[t - info.startT]!;
+  const same =
+    stored.tx === theirs.tx &&
+    stored.instant.getTime() === theirs.instant.getTime() &&
+    stored.datoms.length === theirs.datoms.length &&
+    stored.datoms.every(([e, a, , added], i) => {
+      const d = theirs!.datoms[i]!;
+      return d[0] === e && d[1] === a && d[3] === added;
+    });
+  if (!same)
+    throw new Error(
+      `source ${source.location} does not hold the transactions of ${name}: its t=${t} is tx ${theirs.tx} at ${theirs.instant.toISOString()} ` +
+        `with ${theirs.datoms.length} datoms, the stored one tx ${stored.tx} at ${stored.instant.toISOString()} with ${stored.datoms.length}: is it the right source?`,
+    );
 }
 
 /** Every option checked before anything is read or written. */
