@@ -273,7 +273,9 @@ export class Restorer {
       }
       pending.push(tx);
       pendingDatoms += tx.datoms.length;
-      if (pending.length >= batchTxns || pendingDatoms >= batchDatoms) await flush();
+      // After a schema change the batch ends, so that later transactions name the attribute
+      // by its committed target id (an ident may have been renamed since).
+      if (pending.length >= batchTxns || pendingDatoms >= batchDatoms || changesIdents(tx, segment.schema)) await flush();
     }
     if (!this.step.signal?.aborted) await flush();
     if (untilT !== undefined && position >= untilT) untilReached = true;
@@ -388,4 +390,8 @@ export async function restoreNext(target: Database, store: SegmentStore, db: str
 /** Applies segments until the target has caught up with the store (or reached until). */
 export async function restoreAll(target: Database, store: SegmentStore, db: string, options: RestoreOptions & { signal?: AbortSignal } = {}): Promise<RestoreTotals> {
   return new Restorer(target, store, db, options).all(options.signal);
+}
+
+function changesIdents(tx: Transaction, schema: SourceSchema): boolean {
+  return tx.datoms.some(([, a]) => schema.attributes.get(a)?.ident === ':db/ident');
 }

@@ -44,6 +44,7 @@ export function referencedIds(tx: Transaction, schema: SourceSchema): Set<Entity
   const ids = new Set<EntityId>();
   for (const [e, a, v] of tx.datoms) {
     ids.add(e);
+    ids.add(a);
     const attribute = schema.attributes.get(a);
     if (!attribute) continue;
     if (attribute.valueType === 'ref') ids.add(v as number);
@@ -84,6 +85,14 @@ export function translateTx(tx: Transaction, schema: SourceSchema, ids: IdState,
     if (schema.attributes.get(a)?.ident === ':db/ident' && typeof v === 'string' && v.startsWith(TXCLONE_NAMESPACE)) bookkeeping.add(e);
   }
 
+  // A user attribute the target already holds is named by its target id: that survives a
+  // rename of its ident after the segment was written. One created in this batch goes by ident.
+  const attributeRef = (a: EntityId, ident: string): EntityId | string => {
+    if (schema.builtins.has(a)) return ident;
+    const target = ids.resolved.get(a);
+    return target !== null && target !== undefined ? target : ident;
+  };
+
   ops.push([':db/add', 'datomic.tx', ORIGINAL_ID, tx.tx]);
   for (const [e, a, v, added] of tx.datoms) {
     if (bookkeeping.has(e)) continue;
@@ -101,10 +110,11 @@ export function translateTx(tx: Transaction, schema: SourceSchema, ids: IdState,
     if (attribute.valueType === 'ref') value = entity(v as number);
     else if (attribute.valueType === 'tuple') value = mapTupleRefs(attribute, value as Value, schema, entity);
     const target = entity(e);
+    const attr = attributeRef(a, ident);
     if (added) {
-      ops.push([':db/add', target, ident, value]);
+      ops.push([':db/add', target, attr, value]);
     } else {
-      ops.push([':db/retract', target, ident, value]);
+      ops.push([':db/retract', target, attr, value]);
       retractions++;
     }
   }

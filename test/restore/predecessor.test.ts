@@ -143,3 +143,37 @@ describe('where the predecessor broke', () => {
     await expectReplica(source, target);
   });
 });
+
+describe('schema changes after the fact', () => {
+  it('an attribute renamed after its data was restored keeps replicating', async () => {
+    const source = await resources.database();
+    await source.transact([{ ':db/ident': ':x/name', ':db/valueType': ':db.type/string', ':db/cardinality': ':db.cardinality/one' }]);
+    await source.transact([{ ':db/id': 'a', ':x/name': 'ann' }]);
+    const store = resources.memoryStore();
+    await exportAll(source, store, 'x');
+    const target = await resources.database();
+    await restoreAll(target, store, 'x');
+    // Renamed in the source, then used under the new name and retracted under the old one's datom.
+    await source.transact([[':db/add', ':x/name', ':db/ident', ':x/label']]);
+    await source.transact([{ ':db/id': 'b', ':x/label': 'bob' }]);
+    await exportAll(source, store, 'x');
+    await restoreAll(target, store, 'x');
+    expect(await target.datomsAVET(':x/label', 'bob')).toHaveLength(1);
+    await expectReplica(source, target);
+  });
+
+  it('an attribute renamed before its segments were written restores under both names', async () => {
+    const source = await resources.database();
+    await source.transact([{ ':db/ident': ':y/name', ':db/valueType': ':db.type/string', ':db/cardinality': ':db.cardinality/one' }]);
+    await source.transact([{ ':db/id': 'a', ':y/name': 'ann' }]);
+    await source.transact([[':db/add', ':y/name', ':db/ident', ':y/label']]);
+    await source.transact([{ ':db/id': 'b', ':y/label': 'bob' }]);
+    // One segment written after the rename: its schema names the attribute :y/label throughout.
+    const store = resources.memoryStore();
+    await exportAll(source, store, 'y');
+    const target = await resources.database();
+    await restoreAll(target, store, 'y');
+    expect(await target.datomsAVET(':y/label', 'ann')).toHaveLength(1);
+    await expectReplica(source, target);
+  });
+});
