@@ -50,3 +50,6 @@ export function parseIntegerOption(name: string, value: unknown): number | undef
   if (!Number.isSafeInteger(n) || n < 0) throw new CliFailure(`${name}: expected a whole number, got ${JSON.stringify(value)}`, EXIT_USAGE);
   return n;
 }
+
+/** Commander's accumulator for a repeatable option. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

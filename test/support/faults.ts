@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prng } from '../../src/cli/workload';
 
 export type FaultKind = 'internalError' | 'slowDown' | 'dropBefore' | 'dropAfter';
 
@@ -33,7 +34,7 @@ export interface FaultProxy {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target);
   const kinds = options.kinds ?? ALL_FAULTS;
-  const random = mulberry32(options.seed ?? 1);
+  const random = prng(options.seed ?? 1);
   const faults = Object.fromEntries(ALL_FAULTS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const requests: string[] = [];
   let rate = options.rate;
@@ -90,16 +91,4 @@ function sendError(req: http.IncomingMessage, res: http.ServerResponse, status: 
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/** A small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

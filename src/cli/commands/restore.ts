@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readPosition } from '../../restore/bookkeeping';
 import { compareReplica } from '../../restore/compare';
 import { Restorer } from '../../restore/restore';
-import { CliFailure, EXIT_USAGE, defineCommand, parseIntegerOption } from '../command';
+import { CliFailure, EXIT_USAGE, collect, defineCommand, parseIntegerOption } from '../command';
 import { startProgress } from '../progress';
 
 function parseInstant(value: unknown): Date | undefined {
@@ -12,7 +12,6 @@ function parseInstant(value: unknown): Date | undefined {
   return date;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerRestoreCommands(program: Command): void {
   defineCommand(

@@ -3,9 +3,8 @@ import { segmentToEdn } from '../../segment/edn';
 import { decodeSegment } from '../../segment/format';
 import { readPosition } from '../../restore/bookkeeping';
 import { openDatabase } from '../../db/open';
-import { CliFailure, EXIT_USAGE, defineCommand, parseIntegerOption } from '../command';
+import { CliFailure, EXIT_USAGE, collect, defineCommand, parseIntegerOption } from '../command';
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function parseRange(text: string): [number, number] {
   const match = /^(\d+)(?:-|\.\.)(\d+)$/.exec(text.replace(/\.seg$/, '').split('/').pop() ?? '');
