@@ -69,6 +69,10 @@ describe('replicate', () => {
       await until(async () => (await position()) === basis, 90_000, `the replica to reach t=${basis}`);
 
       // SIGTERM: each service finishes what it is doing, closes everything and exits 0.
+      // (A signal that arrives while Node is still loading the CLI finds no handler yet.)
+      for (const service of [second, consumer, producer]) {
+        await until(async () => service.output().includes('"msg":"replicating"'), 60_000, 'a service to be running');
+      }
       for (const service of [second, consumer, producer]) service.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       expect(await consumer.exited).toBe(0);
