@@ -24,6 +24,8 @@ export interface IdMapStats {
   newAboveMark: number;
   /** New ids checked against the target by sampling. */
   verified: number;
+  /** Times the high-water mark was read from the target (at the start, and after another writer). */
+  markReads: number;
   cacheSize: number;
   highWater: number;
 }
@@ -40,7 +42,7 @@ export class IdMap {
   private highWater = -1;
   /** Whether the target has :txclone/original-id at all; before its first restore it has not. */
   private installed = false;
-  private readonly counters = { hits: 0, lookups: 0, queries: 0, newAboveMark: 0, verified: 0 };
+  private readonly counters = { hits: 0, lookups: 0, queries: 0, newAboveMark: 0, verified: 0, markReads: 0 };
 
   constructor(
     private readonly target: Database,
@@ -61,6 +63,7 @@ export class IdMap {
     const schema = await this.target.schema();
     this.installed = [...schema.values()].some((a) => a.ident === ORIGINAL_ID);
     const max = this.installed ? await this.target.maxValue(ORIGINAL_ID) : null;
+    this.counters.markReads++;
     this.highWater = typeof max === 'number' ? max : -1;
   }
 

@@ -330,6 +330,7 @@ export class Restorer {
       for (const id of created[i]!) this.idMap.record(id, report.tempids[tempidFor(id)]!);
     });
     this.lastWritten = { basisT: reports[reports.length - 1]!.t, position: at };
+    this.lastSeen = at;
     return { position: at, transactions: txs.length, datoms };
   }
 

@@ -42,6 +42,24 @@ describe('where the predecessor broke', () => {
     await expectReplica(source, target);
   });
 
+  it('reads the high-water mark once per restore, and again only after another restore wrote', async () => {
+    const { source } = await librarySource(resources, 90, 23);
+    const store = resources.memoryStore();
+    await exportAll(source, store, 'lib', { maxTxns: 10 });
+    const target = await resources.database();
+    const first = new Restorer(target, store, 'lib');
+    for (let i = 0; i < 4; i++) expect((await first.next()).status).toBe('restored');
+    expect(first.stats().markReads).toBe(1);
+
+    const second = new Restorer(target, store, 'lib', { untilT: 60 });
+    await second.all();
+    expect(second.stats().markReads).toBe(1);
+    // The first restorer's mark is stale now: it reads it again, once, and goes on.
+    await first.all();
+    expect(first.stats().markReads).toBe(2);
+    await expectReplica(source, target);
+  });
+
   it('two targets of one source in one process keep separate state', async () => {
     const { source } = await librarySource(resources, 80, 22);
     const store = resources.memoryStore();
