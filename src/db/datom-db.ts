@@ -11,6 +11,7 @@ import { Schema, type StoredEntity } from './schema';
 import { FORMAT_VERSION, ensureTables, valueHash } from './sql/ddl';
 import type { SqlDriver, SqlQueryable } from './sql/driver';
 import { BatchState, type StoredDatom } from './state';
+import { StatisticsKeeper } from './statistics';
 import { Transactor, type AppliedTx } from './transactor';
 import type {
   Attribute,
@@ -41,6 +42,8 @@ export interface DatomDatabaseOptions {
   txPageSize?: number;
   /** Entities read per page by datoms(). */
   entityPageSize?: number;
+  /** Analyze the tables as writes grow them (see statistics.ts); on by default. */
+  maintainStatistics?: boolean;
 }
 
 /** The SQL type maxValue compares an attribute's stored text as. */
@@ -56,6 +59,7 @@ export class DatomDatabase implements Database {
   private closed = false;
   private readonly txPageSize: number;
   private readonly entityPageSize: number;
+  private readonly statistics: StatisticsKeeper | null;
 
   private constructor(
     readonly location: string,
@@ -64,6 +68,7 @@ export class DatomDatabase implements Database {
   ) {
     this.txPageSize = options.txPageSize ?? 256;
     this.entityPageSize = options.entityPageSize ?? 512;
+    this.statistics = options.maintainStatistics === false ? null : new StatisticsKeeper(driver, driver.schema);
   }
 
   /** Creates the schema, the tables and the built-in entities when absent. Closes the driver on failure. */
@@ -143,6 +148,7 @@ export class DatomDatabase implements Database {
     });
     // Only a committed schema goes into the cache.
     if (cache) this.cache = cache;
+    await this.statistics?.wrote(results.reduce((n, r) => n + r.datoms.length, 0));
     return results.map((r) => ({
       t: r.t,
       tx: r.tx,

@@ -1,0 +1,83 @@
+// The database analyzes its tables as it writes them: PGlite has no autovacuum, and a
+// server may run with it off, and without statistics PostgreSQL scans whole tables.
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DatomDatabase, type DatomDatabaseOptions } from '../../src/db/datom-db';
+import { createPGlite, PGliteDriver } from '../../src/db/sql/pglite';
+import { PostgresDriver } from '../../src/db/sql/postgres';
+import type { Database, TxOp } from '../../src/db/types';
+import { freshPostgresUrl } from '../support/postgres';
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** Writes `count` datoms in batches, as a restore does. */
+async function write(db: Database, count: number): Promise<void> {
+  await db.transact([{ ':db/ident': ':item/n', ':db/valueType': ':db.type/long', ':db/cardinality': ':db.cardinality/one' }]);
+  for (let n = 0; n < count; ) {
+    const requests = [];
+    for (let i = 0; i < 50 && n < count; i++) {
+      const ops: TxOp[] = [];
+      for (let j = 0; j < 20; j++, n++) ops.push({ ':item/n': n });
+      requests.push({ ops });
+    }
+    await db.transactBatch(requests);
+  }
+}
+
+interface Opened {
+  db: Database;
+  /** The planner's row estimate of a table: -1 when never analyzed. */
+  reltuples(table: string): Promise<number>;
+}
+
+const ESTIMATE = `select c.reltuples::float8 as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = $1 and c.relname = $2`;
+
+async function openPGlite(options: DatomDatabaseOptions): Promise<Opened> {
+  const pglite = await createPGlite();
+  closers.push(() => pglite.close());
+  const db = await DatomDatabase.open('pglite:memory', PGliteDriver.shared(pglite, 'main'), options);
+  return {
+    db,
+    reltuples: async (table) => (await pglite.query<{ n: number }>(ESTIMATE, ['main', table])).rows[0]!.n,
+  };
+}
+
+async function openPostgres(options: DatomDatabaseOptions): Promise<Opened> {
+  const url = new URL(await freshPostgresUrl());
+  const schema = url.searchParams.get('schema')!;
+  url.searchParams.delete('schema');
+  const db = await DatomDatabase.open('postgres', new PostgresDriver({ connectionString: url.toString(), schema }), options);
+  closers.push(() => db.close());
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  closers.push(() => client.end());
+  return { db, reltuples: async (table) => (await client.query(ESTIMATE, [schema, table])).rows[0].n };
+}
+
+describe.each([
+  ['PGlite', openPGlite],
+  ['PostgreSQL', openPostgres],
+])('planner statistics on %s', (_name, open) => {
+  it('are gathered once the tables have grown, and again as they keep growing', async () => {
+    const { db, reltuples } = await open({});
+    expect(await reltuples('log')).toBe(-1);
+    await write(db, 5_000);
+    const first = await reltuples('log');
+    expect(first).toBeGreaterThanOrEqual(2_000);
+    expect(await reltuples('eav')).toBeGreaterThanOrEqual(2_000);
+    await write(db, 45_000);
+    expect(await reltuples('log')).toBeGreaterThan(first);
+    expect(await reltuples('log')).toBeGreaterThanOrEqual(20_000);
+  });
+});
+
+// PGlite only: a server's autovacuum could analyze the tables meanwhile.
+it('planner statistics are left alone when maintainStatistics is false', async () => {
+  const { db, reltuples } = await openPGlite({ maintainStatistics: false });
+  await write(db, 5_000);
+  expect(await reltuples('log')).toBe(-1);
+});
