@@ -49,7 +49,7 @@ async function restoreInto(kind: string, storeDir: string): Promise<ChildResult>
   const store = openDirectoryStore({ path: storeDir });
   try {
     const started = Date.now();
-    const restorer = new Restorer(target, store, 'bench', { batchTxns: 500, batchDatoms: 20_000 });
+    const restorer = new Restorer(target, store, 'bench', { batchTxns: argNumber('batch-txns', 500), batchDatoms: 20_000 });
     const totals = await restorer.all();
     const ms = Date.now() - started;
     const s = totals.idMap;

@@ -21,6 +21,7 @@ import type {
   EntityId,
   EntityRef,
   Transaction,
+  TransactBatchOptions,
   TransactOptions,
   TxDatom,
   TxOp,
@@ -108,7 +109,7 @@ export class DatomDatabase implements Database {
     return report!;
   }
 
-  async transactBatch(requests: readonly TxRequest[]): Promise<TxReport[]> {
+  async transactBatch(requests: readonly TxRequest[], options: TransactBatchOptions = {}): Promise<TxReport[]> {
     if (requests.length === 0) return [];
     const { results, schema, cache } = await this.driver.transaction(async (q) => {
       const [meta] = await q.query<MetaRow>('select * from meta for update');
@@ -149,11 +150,12 @@ export class DatomDatabase implements Database {
     // Only a committed schema goes into the cache.
     if (cache) this.cache = cache;
     await this.statistics?.wrote(results.reduce((n, r) => n + r.datoms.length, 0));
+    const withDatoms = options.datoms ?? true;
     return results.map((r) => ({
       t: r.t,
       tx: r.tx,
       tempids: r.tempids,
-      datoms: r.datoms.map((d): TxDatom => [d.e, d.a, decodeStored(schema, d.a, d.v), d.added]),
+      datoms: withDatoms ? r.datoms.map((d): TxDatom => [d.e, d.a, decodeStored(schema, d.a, d.v), d.added]) : [],
     }));
   }
 

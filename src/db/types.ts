@@ -91,10 +91,18 @@ export interface TransactOptions {
   txInstant?: Date;
 }
 
+export interface TransactBatchOptions {
+  /**
+   * Whether the reports carry their datoms (default true). A caller that needs only t, tx
+   * and tempids (a restore) saves decoding every datom it wrote.
+   */
+  datoms?: boolean;
+}
+
 export interface TxReport {
   t: number;
   tx: EntityId;
-  /** The datoms this transaction recorded (the log entry). */
+  /** The datoms this transaction recorded (the log entry); empty when not asked for. */
   datoms: TxDatom[];
   tempids: Record<string, EntityId>;
 }
@@ -130,7 +138,7 @@ export interface Database {
    * Several transactions in one commit: each its own t and transaction entity, each seeing
    * the ones before it; all or nothing (the TransactionError says which one failed).
    */
-  transactBatch(requests: readonly TxRequest[]): Promise<TxReport[]>;
+  transactBatch(requests: readonly TxRequest[], options?: TransactBatchOptions): Promise<TxReport[]>;
   /** Entity ids holding value for attr, now. */
   datomsAVET(attr: string | EntityId, value: Value): Promise<EntityId[]>;
   /** For each value, the entity ids holding it for attr (one query for all). */

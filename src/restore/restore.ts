@@ -321,7 +321,7 @@ export class Restorer {
     if (this.options.allowForeignWrites) await this.clampInstants(requests);
     let reports;
     try {
-      reports = await this.target.transactBatch(requests);
+      reports = await this.target.transactBatch(requests, { datoms: false });
     } catch (err) {
       throw await this.explain(err, txs, position);
     }

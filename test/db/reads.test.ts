@@ -163,6 +163,22 @@ describe.each(FIXTURES)('on %s', (_name, make) => {
       expect(await db.transactBatch([])).toEqual([]);
     });
 
+    it('leaves the datoms out of the reports when asked to, and writes the same', async () => {
+      const db = await people();
+      const reports = await db.transactBatch(
+        [{ ops: [{ ':db/id': 'a', ':person/name': 'A' }] }, { ops: [{ ':db/id': 'b', ':person/name': 'B', ':person/age': 3 }] }],
+        { datoms: false },
+      );
+      expect(reports.map((r) => r.datoms)).toEqual([[], []]);
+      expect(await db.resolve([':person/name', 'A'])).toBe(reports[0]!.tempids.a);
+      expect(await db.resolve([':person/name', 'B'])).toBe(reports[1]!.tempids.b);
+      const log = await collect(db.txRange(reports[0]!.t, reports[1]!.t));
+      expect(log.map((tx) => [tx.t, tx.tx, tx.datoms.length])).toEqual([
+        [reports[0]!.t, reports[0]!.tx, 2],
+        [reports[1]!.t, reports[1]!.tx, 3],
+      ]);
+    });
+
     it('writes nothing when one transaction of the batch fails', async () => {
       const db = await people();
       await db.transact([{ ':person/name': 'A', ':person/age': 1 }]);
