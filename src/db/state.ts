@@ -3,6 +3,7 @@
 //
 // Everything read from SQL is the committed state; the batch's net changes are applied
 // on top of every read, so a transaction late in a batch sees what the earlier ones did.
+import { int8Array, textArray } from './sql/arrays';
 import { valueHash } from './sql/ddl';
 import type { SqlQueryable } from './sql/driver';
 import type { StoredEntity } from './schema';
@@ -31,8 +32,8 @@ export class BatchState {
   private readonly holders = new Map<string, Set<EntityId>>();
   /** The batch's net changes, by datom. */
   private readonly changes = new Map<string, Change>();
-  /** The same changes by (a, v): entity to whether it holds the pair now. */
-  private readonly changesByValue = new Map<string, Map<EntityId, boolean>>();
+  /** The same changes by (a, v): one change, or several (most pairs have one). */
+  private readonly changesByValue = new Map<string, Change | Change[]>();
 
   constructor(private readonly q: SqlQueryable) {}
 
@@ -42,7 +43,7 @@ export class BatchState {
     if (missing.length === 0) return;
     for (const e of missing) this.entities.set(e, new Map());
     // An entity is always loaded before the batch changes it, so committed rows are its state.
-    const rows = await this.q.query<StoredDatom>('select e, a, v from eav where e = any($1::int8[])', [missing]);
+    const rows = await this.q.query<StoredDatom>('select e, a, v from eav where e = any($1::int8[])', [int8Array(missing)]);
     for (const row of rows) addTo(this.entities.get(row.e)!, row.a, row.v);
   }
 
@@ -83,15 +84,15 @@ export class BatchState {
     const rows = await this.q.query<StoredDatom>(
       `select eav.e, eav.a, eav.v from unnest($1::int8[], $2::text[]) as p(a, v)
        join eav on eav.a = p.a and ${valueHash('eav.v')} = ${valueHash('p.v')} and eav.v = p.v`,
-      [as, vs],
+      [int8Array(as), textArray(vs)],
     );
     for (const k of missing.keys()) this.holders.set(k, new Set());
     for (const row of rows) this.holders.get(avKey(row.a, row.v))!.add(row.e);
     for (const k of missing.keys()) {
       const holders = this.holders.get(k)!;
-      for (const [e, now] of this.changesByValue.get(k) ?? []) {
-        if (now) holders.add(e);
-        else holders.delete(e);
+      for (const change of this.changesOf(k)) {
+        if (change.now) holders.add(change.e);
+        else holders.delete(change.e);
       }
     }
   }
@@ -113,7 +114,7 @@ export class BatchState {
     );
     const candidates = rows.map((r): [EntityId, EntityId] => [r.e, r.a]);
     for (const a of refAttrs) {
-      for (const [holder, now] of this.changesByValue.get(avKey(a, v)) ?? []) if (now) candidates.push([holder, a]);
+      for (const change of this.changesOf(avKey(a, v))) if (change.now) candidates.push([change.e, a]);
     }
     await this.load(candidates.map(([holder]) => holder));
     const found = new Map<string, [EntityId, EntityId]>();
@@ -167,13 +168,21 @@ export class BatchState {
     if (change) {
       change.now = now;
       change.t = t;
-    } else {
-      this.changes.set(k, { e, a, v, before: !now, now, t });
+      return;
     }
+    const added: Change = { e, a, v, before: !now, now, t };
+    this.changes.set(k, added);
     const ak = avKey(a, v);
     const byValue = this.changesByValue.get(ak);
-    if (byValue) byValue.set(e, now);
-    else this.changesByValue.set(ak, new Map([[e, now]]));
+    if (byValue === undefined) this.changesByValue.set(ak, added);
+    else if (Array.isArray(byValue)) byValue.push(added);
+    else this.changesByValue.set(ak, [byValue, added]);
+  }
+
+  private changesOf(ak: string): readonly Change[] {
+    const byValue = this.changesByValue.get(ak);
+    if (byValue === undefined) return NONE;
+    return Array.isArray(byValue) ? byValue : [byValue];
   }
 
   /** The net effect of the batch on the current-datoms table. */
@@ -190,6 +199,7 @@ export class BatchState {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const NONE: readonly Change[] = [];
 
 function addTo(entity: StoredEntity, a: EntityId, v: string): void {
   const values = entity.get(a);

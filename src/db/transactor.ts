@@ -167,7 +167,7 @@ export class Transactor implements ResolverHost {
 
   private async planOne(op: FlatOp, resolver: EntityResolver, plan: TxPlan, requireHeld: boolean): Promise<void> {
     const e = resolver.entity(op.e, op);
-    await this.state.load([e]);
+    if (!this.state.isLoaded(e)) await this.state.load([e]);
     if (op.kind === 'retractEntity') return this.planRetractEntity(e, plan, new Set());
     const attribute = this.attributeFor(op);
     const a = attribute.id;

@@ -1,6 +1,7 @@
 // Writing to the tables: the built-in schema of a new database, and a batch's transactions.
 import { BUILTIN_ATTRIBUTES, FIRST_USER_ENTITY_ID, builtinDatoms } from './builtins';
 import { FORMAT_VERSION } from './sql/ddl';
+import { boolArray, int8Array, textArray } from './sql/arrays';
 import type { SqlQueryable } from './sql/driver';
 import type { BatchState } from './state';
 import type { AppliedTx } from './transactor';
@@ -69,22 +70,22 @@ export async function writeBatch(
        held as (insert into eav (e, a, v, t) select * from unnest($13::int8[], $14::int8[], $15::text[], $16::int8[]))
      update meta set basis_t = $17, next_eid = $18, schema_t = $19, last_instant = $20`,
     [
-      results.map((r) => r.t),
-      results.map((r) => r.tx),
-      results.map((r) => r.instantMs),
-      log.t,
-      log.seq,
-      log.e,
-      log.a,
-      log.v,
-      log.added,
-      removed.map((d) => d.e),
-      removed.map((d) => d.a),
-      removed.map((d) => d.v),
-      added.map((d) => d.e),
-      added.map((d) => d.a),
-      added.map((d) => d.v),
-      added.map((d) => d.t),
+      int8Array(results.map((r) => r.t)),
+      int8Array(results.map((r) => r.tx)),
+      int8Array(results.map((r) => r.instantMs)),
+      int8Array(log.t),
+      int8Array(log.seq),
+      int8Array(log.e),
+      int8Array(log.a),
+      textArray(log.v),
+      boolArray(log.added),
+      int8Array(removed.map((d) => d.e)),
+      int8Array(removed.map((d) => d.a)),
+      textArray(removed.map((d) => d.v)),
+      int8Array(added.map((d) => d.e)),
+      int8Array(added.map((d) => d.a)),
+      textArray(added.map((d) => d.v)),
+      int8Array(added.map((d) => d.t)),
       meta.basis_t,
       meta.next_eid,
       meta.schema_t,
