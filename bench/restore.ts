@@ -45,7 +45,7 @@ async function restoreInto(kind: string, storeDir: string): Promise<ChildResult>
   const scratch = kind === 'pglite' ? await mkdtemp(path.join(os.tmpdir(), 'txclone-bench-target-')) : null;
   const schema = `bench_target_${process.pid}`;
   const url = scratch ? `pglite://${scratch}` : postgresUrl(schema);
-  const target = await openDatabase(url);
+  const target = await openDatabase(url, { writePartDatoms: argNumber('part-datoms', 2_000) });
   const store = openDirectoryStore({ path: storeDir });
   try {
     const started = Date.now();

@@ -30,7 +30,7 @@ import type {
   Value,
 } from './types';
 import { decodeValue, encodeValue, isKeyword } from './values';
-import { initialize, writeBatch, type MetaRow } from './write';
+import { BatchWriter, initialize, type MetaRow } from './write';
 
 interface SchemaCache {
   schema: Schema;
@@ -43,6 +43,11 @@ export interface DatomDatabaseOptions {
   txPageSize?: number;
   /** Entities read per page by datoms(). */
   entityPageSize?: number;
+  /**
+   * Datoms per write statement within a batch (see BatchWriter): the server writes one part
+   * while the next is computed.
+   */
+  writePartDatoms?: number;
   /** Analyze the tables as writes grow them (see statistics.ts); on by default. */
   maintainStatistics?: boolean;
 }
@@ -61,6 +66,7 @@ export class DatomDatabase implements Database {
   private readonly txPageSize: number;
   private readonly entityPageSize: number;
   private readonly statistics: StatisticsKeeper | null;
+  private readonly writePartDatoms: number;
 
   private constructor(
     readonly location: string,
@@ -69,6 +75,9 @@ export class DatomDatabase implements Database {
   ) {
     this.txPageSize = options.txPageSize ?? 256;
     this.entityPageSize = options.entityPageSize ?? 512;
+    this.writePartDatoms = options.writePartDatoms ?? 2_000;
+    if (!Number.isInteger(this.writePartDatoms) || this.writePartDatoms < 1)
+      throw new RangeError(`writePartDatoms must be a positive integer, got ${options.writePartDatoms}`);
     this.statistics = options.maintainStatistics === false ? null : new StatisticsKeeper(driver, driver.schema);
   }
 
@@ -123,27 +132,36 @@ export class DatomDatabase implements Database {
         schemaEntities: before.entities,
       });
       await transactor.prefetch(requests);
-      const results: AppliedTx[] = [];
-      for (const [i, request] of requests.entries()) {
-        try {
-          results.push(await transactor.apply(request));
-        } catch (err) {
-          if (err instanceof TransactionError) {
-            err.batchIndex = i;
-            if (requests.length > 1) err.message = `transaction ${i + 1} of ${requests.length} in the batch: ${err.message}`;
-          }
-          throw err;
-        }
-      }
-      const schemaT = transactor.schemaChanged ? transactor.t : meta!.schema_t;
-      await writeBatch(q, state, results, {
+      const schemaT = () => (transactor.schemaChanged ? transactor.t : meta!.schema_t);
+      const writer = new BatchWriter(q, state, this.writePartDatoms, () => ({
         basis_t: transactor.t,
         next_eid: transactor.nextEid,
-        schema_t: schemaT,
+        schema_t: schemaT(),
         last_instant: transactor.lastInstantMs,
-      });
+      }));
+      const results: AppliedTx[] = [];
+      try {
+        for (const [i, request] of requests.entries()) {
+          let result: AppliedTx;
+          try {
+            result = await transactor.apply(request);
+          } catch (err) {
+            if (err instanceof TransactionError) {
+              err.batchIndex = i;
+              if (requests.length > 1) err.message = `transaction ${i + 1} of ${requests.length} in the batch: ${err.message}`;
+            }
+            throw err;
+          }
+          results.push(result);
+          await writer.add(result);
+        }
+        await writer.finish();
+      } catch (err) {
+        await writer.abandon();
+        throw err;
+      }
       const cache = transactor.schemaChanged
-        ? { schema: transactor.schema, entities: transactor.schemaEntities, schemaT }
+        ? { schema: transactor.schema, entities: transactor.schemaEntities, schemaT: schemaT() }
         : null;
       return { results, schema: transactor.schema, cache };
     });

@@ -16,11 +16,19 @@ export interface StoredDatom {
 }
 
 interface Change extends StoredDatom {
-  /** Held before the batch. */
-  before: boolean;
+  /** Held when the batch's changes were last taken for writing (at first, before the batch). */
+  base: boolean;
   /** Held now. */
   now: boolean;
   t: number;
+  /** Changed since the last take. */
+  dirty: boolean;
+}
+
+/** What a batch changed in the current datoms since the last take. */
+export interface NetChanges {
+  removed: StoredDatom[];
+  added: Array<StoredDatom & { t: number }>;
 }
 
 const datomKey = (e: EntityId, a: EntityId, v: string) => `${e}\u0001${a}\u0001${v}`;
@@ -30,8 +38,10 @@ export class BatchState {
   private readonly entities = new Map<EntityId, StoredEntity>();
   /** Holders of (a, v), for the pairs read so far, with the batch's changes applied. */
   private readonly holders = new Map<string, Set<EntityId>>();
-  /** The batch's net changes, by datom. */
+  /** The batch's changes, by datom. */
   private readonly changes = new Map<string, Change>();
+  /** The changes made since the last take, each once. */
+  private dirty: Change[] = [];
   /** The same changes by (a, v): one change, or several (most pairs have one). */
   private readonly changesByValue = new Map<string, Change | Change[]>();
 
@@ -166,12 +176,19 @@ export class BatchState {
     const k = datomKey(e, a, v);
     const change = this.changes.get(k);
     if (change) {
+      // Every call flips the datom: before this change it was held if it is not now.
+      if (!change.dirty) {
+        change.dirty = true;
+        change.base = !now;
+        this.dirty.push(change);
+      }
       change.now = now;
       change.t = t;
       return;
     }
-    const added: Change = { e, a, v, before: !now, now, t };
+    const added: Change = { e, a, v, base: !now, now, t, dirty: true };
     this.changes.set(k, added);
+    this.dirty.push(added);
     const ak = avKey(a, v);
     const byValue = this.changesByValue.get(ak);
     if (byValue === undefined) this.changesByValue.set(ak, added);
@@ -185,15 +202,20 @@ export class BatchState {
     return Array.isArray(byValue) ? byValue : [byValue];
   }
 
-  /** The net effect of the batch on the current-datoms table. */
-  netChanges(): { removed: StoredDatom[]; added: Array<StoredDatom & { t: number }> } {
+  /**
+   * The net effect on the current-datoms table of the changes since the last take. A batch
+   * written in parts takes its changes once per part; reads keep seeing the whole batch.
+   */
+  takeChanges(): NetChanges {
     const removed: StoredDatom[] = [];
     const added: Array<StoredDatom & { t: number }> = [];
-    for (const c of this.changes.values()) {
+    for (const c of this.dirty) {
       // A datom held before and still held was retracted and asserted again: it gets its new t.
-      if (c.before) removed.push(c);
+      if (c.base) removed.push(c);
       if (c.now) added.push(c);
+      c.dirty = false;
     }
+    this.dirty = [];
     return { removed, added };
   }
 }

@@ -3,7 +3,7 @@ import { BUILTIN_ATTRIBUTES, FIRST_USER_ENTITY_ID, builtinDatoms } from './built
 import { FORMAT_VERSION } from './sql/ddl';
 import { boolArray, int8Array, textArray } from './sql/arrays';
 import type { SqlQueryable } from './sql/driver';
-import type { BatchState } from './state';
+import type { BatchState, NetChanges } from './state';
 import type { AppliedTx } from './transactor';
 import { encodeValue } from './values';
 
@@ -38,13 +38,13 @@ export async function initialize(q: SqlQueryable): Promise<void> {
 }
 
 /**
- * Writes a batch's transactions in one statement: their rows in txs and log, the net change
- * to eav, and meta. The parts of one statement share a snapshot, so the delete from eav sees
- * only rows from before the batch and never the ones the insert adds.
+ * Writes transactions in one statement: their rows in txs and log, their net change to eav,
+ * and meta. The parts of one statement share a snapshot, so the delete from eav sees only
+ * rows from before the statement and never the ones the insert adds.
  */
 export async function writeBatch(
   q: SqlQueryable,
-  state: BatchState,
+  changes: NetChanges,
   results: readonly AppliedTx[],
   meta: Omit<MetaRow, 'format'>,
 ): Promise<void> {
@@ -59,7 +59,7 @@ export async function writeBatch(
       log.added.push(d.added);
     });
   }
-  const { removed, added } = state.netChanges();
+  const { removed, added } = changes;
   await q.query(
     `with
        new_txs as (insert into txs (t, tx, instant) select * from unnest($1::int8[], $2::int8[], $3::int8[])),
@@ -92,4 +92,60 @@ export async function writeBatch(
       meta.last_instant,
     ],
   );
+}
+
+/**
+ * Writes a batch's transactions in parts while the transactor goes on with the next ones:
+ * node-postgres sends a statement and returns, so the server inserts one part while
+ * JavaScript computes the next. The parts run in order, one at a time, in the batch's SQL
+ * transaction, so the batch still commits or rolls back as a whole.
+ */
+export class BatchWriter {
+  private pending: AppliedTx[] = [];
+  private pendingDatoms = 0;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    private readonly q: SqlQueryable,
+    private readonly state: BatchState,
+    /** Datoms per statement (a part closes after the transaction that reaches it). */
+    private readonly partDatoms: number,
+    /** The meta row as of the transactions added so far. */
+    private readonly meta: () => Omit<MetaRow, 'format'>,
+  ) {}
+
+  async add(result: AppliedTx): Promise<void> {
+    this.pending.push(result);
+    this.pendingDatoms += result.datoms.length;
+    if (this.pendingDatoms >= this.partDatoms) await this.send();
+  }
+
+  /** Writes what is left and waits for every part. */
+  async finish(): Promise<void> {
+    await this.send();
+    await this.settle();
+  }
+
+  /** Waits for the part in flight, ignoring its failure: the caller is failing already. */
+  async abandon(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
+    this.inFlight = null;
+  }
+
+  private async send(): Promise<void> {
+    // One part at a time: a failed part surfaces here, before the next is sent.
+    await this.settle();
+    if (this.pending.length === 0) return;
+    const part = writeBatch(this.q, this.state.takeChanges(), this.pending, this.meta());
+    part.catch(() => undefined); // awaited by settle(); this only keeps it from being unhandled meanwhile
+    this.inFlight = part;
+    this.pending = [];
+    this.pendingDatoms = 0;
+  }
+
+  private async settle(): Promise<void> {
+    const part = this.inFlight;
+    this.inFlight = null;
+    await part;
+  }
 }
