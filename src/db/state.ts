@@ -136,8 +136,9 @@ export class BatchState {
 
   assert(e: EntityId, a: EntityId, v: string, t: number): void {
     addTo(this.entity(e), a, v);
-    this.holders.get(avKey(a, v))?.add(e);
-    this.track(e, a, v, true, t);
+    const ak = avKey(a, v);
+    this.holders.get(ak)?.add(e);
+    this.track(e, a, v, ak, true, t);
   }
 
   retract(e: EntityId, a: EntityId, v: string, t: number): void {
@@ -145,8 +146,9 @@ export class BatchState {
     const values = entity.get(a);
     values?.delete(v);
     if (values && values.size === 0) entity.delete(a);
-    this.holders.get(avKey(a, v))?.delete(e);
-    this.track(e, a, v, false, t);
+    const ak = avKey(a, v);
+    this.holders.get(ak)?.delete(e);
+    this.track(e, a, v, ak, false, t);
   }
 
   /** An entity holding several values of attribute a now, or null. Reads every entity that might. */
@@ -172,7 +174,7 @@ export class BatchState {
     return null;
   }
 
-  private track(e: EntityId, a: EntityId, v: string, now: boolean, t: number): void {
+  private track(e: EntityId, a: EntityId, v: string, ak: string, now: boolean, t: number): void {
     const k = datomKey(e, a, v);
     const change = this.changes.get(k);
     if (change) {
@@ -189,7 +191,6 @@ export class BatchState {
     const added: Change = { e, a, v, base: !now, now, t, dirty: true };
     this.changes.set(k, added);
     this.dirty.push(added);
-    const ak = avKey(a, v);
     const byValue = this.changesByValue.get(ak);
     if (byValue === undefined) this.changesByValue.set(ak, added);
     else if (Array.isArray(byValue)) byValue.push(added);

@@ -289,7 +289,7 @@ export class Restorer {
     installed: boolean,
   ): Promise<{ position: number; transactions: number; datoms: number }> {
     const ids = new Set<EntityId>();
-    for (const tx of txs) for (const id of referencedIds(tx, schema)) ids.add(id);
+    for (const tx of txs) referencedIds(tx, schema, ids);
     let resolved: Map<EntityId, EntityId | null>;
     try {
       resolved = await this.idMap.resolve(ids);

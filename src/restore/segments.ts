@@ -2,7 +2,7 @@
 import type { Transaction } from '../db/types';
 import { decodeSegment } from '../segment/format';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
-import type { SourceSchema } from './translate';
+import { sourceSchema, type SourceSchema } from './translate';
 
 export interface LoadedSegment {
   startT: number;
@@ -23,10 +23,7 @@ export async function loadSegment(store: SegmentStore, info: SegmentInfo): Promi
   return {
     startT: segment.header.startT,
     endT: segment.header.endT,
-    schema: {
-      attributes: new Map(segment.schema.map((a) => [a.id, a])),
-      builtins: new Map(segment.idents),
-    },
+    schema: sourceSchema(segment.schema, segment.idents),
     transactions: segment.transactions,
   };
 }

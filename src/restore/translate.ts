@@ -18,6 +18,16 @@ export interface SourceSchema {
   attributes: ReadonlyMap<EntityId, Attribute>;
   /** Source entities that exist before the first transaction (built-ins), id to ident. */
   builtins: ReadonlyMap<EntityId, string>;
+  /** The source's own txclone attributes, when the source is itself a replica. */
+  bookkeeping: ReadonlySet<EntityId>;
+}
+
+export function sourceSchema(attributes: readonly Attribute[], builtins: Iterable<readonly [EntityId, string]>): SourceSchema {
+  return {
+    attributes: new Map(attributes.map((a) => [a.id, a])),
+    builtins: new Map(builtins),
+    bookkeeping: new Set(attributes.filter((a) => a.ident.startsWith(TXCLONE_NAMESPACE)).map((a) => a.id)),
+  };
 }
 
 /** Which source ids the target holds (target id), and which this batch creates. */
@@ -40,19 +50,19 @@ export interface TranslatedTx {
 export const tempidFor = (sourceId: EntityId) => `s${sourceId}`;
 
 /** Every source entity id a transaction mentions (e, and v of refs and ref tuples). */
-export function referencedIds(tx: Transaction, schema: SourceSchema): Set<EntityId> {
-  const ids = new Set<EntityId>();
+export function referencedIds(tx: Transaction, schema: SourceSchema, into = new Set<EntityId>()): Set<EntityId> {
+  const add = (id: EntityId) => {
+    if (id !== tx.tx && !schema.builtins.has(id)) into.add(id);
+  };
   for (const [e, a, v] of tx.datoms) {
-    ids.add(e);
-    ids.add(a);
+    add(e);
+    add(a);
     const attribute = schema.attributes.get(a);
     if (!attribute) continue;
-    if (attribute.valueType === 'ref') ids.add(v as number);
-    else if (attribute.valueType === 'tuple') for (const id of tupleRefs(attribute, v, schema)) ids.add(id);
+    if (attribute.valueType === 'ref') add(v as number);
+    else if (attribute.valueType === 'tuple') for (const id of tupleRefs(attribute, v, schema)) add(id);
   }
-  ids.delete(tx.tx);
-  for (const id of schema.builtins.keys()) ids.delete(id);
-  return ids;
+  return into;
 }
 
 export function translateTx(tx: Transaction, schema: SourceSchema, ids: IdState, options: TranslateOptions): TranslatedTx {
@@ -79,10 +89,12 @@ export function translateTx(tx: Transaction, schema: SourceSchema, ids: IdState,
   };
 
   // A source that is itself a replica: its bookkeeping attributes are its own, not data.
-  const bookkeeping = new Set<EntityId>();
-  for (const a of schema.attributes.values()) if (a.ident.startsWith(TXCLONE_NAMESPACE)) bookkeeping.add(a.id);
+  let bookkeeping = schema.bookkeeping;
   for (const [e, a, v] of tx.datoms) {
-    if (schema.attributes.get(a)?.ident === ':db/ident' && typeof v === 'string' && v.startsWith(TXCLONE_NAMESPACE)) bookkeeping.add(e);
+    if (typeof v === 'string' && v.startsWith(TXCLONE_NAMESPACE) && schema.attributes.get(a)?.ident === ':db/ident') {
+      if (bookkeeping === schema.bookkeeping) bookkeeping = new Set(bookkeeping);
+      (bookkeeping as Set<EntityId>).add(e);
+    }
   }
 
   // A user attribute the target already holds is named by its target id: that survives a
