@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatomDatabase, type DatomDatabaseOptions } from './datom-db';
 import { DatabaseOpenError } from './errors';
-import { PGliteDriver } from './sql/pglite';
 import { SCHEMA_NAME } from './sql/driver';
 import { PostgresDriver } from './sql/postgres';
 import type { Database } from './types';
@@ -54,9 +53,10 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 /** Opens (creating when new) the datom database at url. close() releases everything. */
 export async function openDatabase(url: string, options: DatomDatabaseOptions = {}): Promise<Database> {
   const location = parseDatabaseUrl(url);
+  // PGlite's module alone takes about 45 MB: a process that only talks to a server never loads it.
   const driver =
     location.kind === 'pglite'
-      ? await PGliteDriver.open({ dataDir: location.dataDir, schema: location.schema })
+      ? await (await import('./sql/pglite')).PGliteDriver.open({ dataDir: location.dataDir, schema: location.schema })
       : new PostgresDriver({ connectionString: location.connectionString, schema: location.schema });
   return DatomDatabase.open(location.display, driver, options);
 }
