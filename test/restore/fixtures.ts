@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import type { DatomDatabaseOptions } from '../../src/db/datom-db';
 import { openDatabase } from '../../src/db/open';
 import type { Database } from '../../src/db/types';
 import { LibraryWorkload } from '../../src/cli/workload';
@@ -15,8 +16,8 @@ import type { SegmentStore } from '../../src/stores/types';
 export class Resources {
   private readonly closers: Array<() => Promise<unknown>> = [];
 
-  async database(url = 'pglite:memory'): Promise<Database> {
-    const db = await openDatabase(url);
+  async database(url = 'pglite:memory', options: DatomDatabaseOptions = {}): Promise<Database> {
+    const db = await openDatabase(url, options);
     this.closers.push(() => db.close());
     return db;
   }

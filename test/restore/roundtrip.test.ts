@@ -17,14 +17,16 @@ describe('a random workload, exported in random segments and restored, is an exa
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
         fc.integer({ min: 1, max: 50 }),
         fc.integer({ min: 5, max: 60 }),
-        async (seed, count, sizes, batchTxns, stageEvery) => {
+        fc.integer({ min: 1, max: 400 }),
+        async (seed, count, sizes, batchTxns, stageEvery, writePartDatoms) => {
           const local = new Resources();
           try {
             const source = await local.database();
             await new LibraryWorkload({ seed, stageEvery }).run(source, count, 10);
             const store = local.memoryStore();
             await exportInSizes(source, store, 'lib', sizes);
-            const target = await local.database();
+            // Commits written in parts of any size, down to a datom.
+            const target = await local.database('pglite:memory', { writePartDatoms });
             const totals = await restoreAll(target, store, 'lib', { batchTxns });
             expect(totals.toT).toBe(await source.basisT());
             await expectReplica(source, target);
@@ -44,7 +46,8 @@ describe('a random workload, exported in random segments and restored, is an exa
     await new LibraryWorkload({ seed: 99, stageEvery: 60 }).run(source, 400, 20);
     const store = resources.memoryStore();
     await exportInSizes(source, store, 'lib', [37, 100, 9]);
-    const target = await resources.database(targetUrl);
+    // Small parts: the server writes one while the next is computed.
+    const target = await resources.database(targetUrl, { writePartDatoms: 50 });
     await restoreAll(target, store, 'lib', { batchTxns: 64 });
     await expectReplica(source, target);
   });
