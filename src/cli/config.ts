@@ -32,6 +32,11 @@ export const CONFIG_KEYS = {
   maxTxPerSecond: { schema: positiveInt, env: 'TXCLONE_MAX_TX_PER_SECOND', help: 'pacing: source transactions read per second at most' },
   pauseMs: { schema: nonNegativeInt, env: 'TXCLONE_PAUSE_MS', help: 'pacing: pause after each segment (ms)' },
   batchTxns: { schema: positiveInt, env: 'TXCLONE_BATCH_TXNS', help: 'source transactions per target commit' },
+  idCacheSize: {
+    schema: positiveInt,
+    env: 'TXCLONE_ID_CACHE_SIZE',
+    help: 'source-to-target ids a restore keeps in memory (about 100 bytes each)',
+  },
   metricsPort: { schema: nonNegativeInt.max(65535), env: 'TXCLONE_METRICS_PORT', help: 'serve /healthz and /metrics on this port' },
   metricsHost: { schema: z.string().min(1), env: 'TXCLONE_METRICS_HOST', help: 'address for the metrics server' },
   logLevel: { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']), env: 'TXCLONE_LOG_LEVEL', help: 'log level' },
@@ -50,6 +55,7 @@ export const DEFAULTS: Config = {
   segmentTxns: 1000,
   parallel: 2,
   batchTxns: 200,
+  idCacheSize: 100_000,
   metricsHost: '0.0.0.0',
   logLevel: 'info',
 };

@@ -52,9 +52,10 @@ describe('txclone commands', () => {
 
   it('restore --until-t stops there, and verify-replica compares as of it', async () => {
     const target = `pglite:${path.join(dir, 'until')}`;
-    const restore = await txclone(['restore', '--target', target, '--store', store, '--db', 'lib', '--until-t', '100']);
+    const restore = await txclone(['restore', '--target', target, '--store', store, '--db', 'lib', '--until-t', '100', '--id-cache-size', '40']);
     expect(restore.code).toBe(0);
     expect(restore.stdout).toMatch(/t=0 -> t=100 \(until reached\)/);
+    expect(restore.stdout).toMatch(/, 40 cached$/m);
     const verify = await txclone(['verify-replica', '--source', source, '--target', target]);
     expect(verify.stdout).toMatch(/^equal: source t=100/);
     const status = await txclone(['status', '--source', source, '--target', target, '--db', 'lib', '--json']);
@@ -109,6 +110,7 @@ describe('bad input: a clear message and an exit code', () => {
     ['bad store URL', ['export', '--source', 'pglite:memory', '--store', 's3://'], 2, /s3:\/\//],
     ['bad number flag', ['restore', '--target', 'pglite:memory', '--store', '/tmp/x', '--batch-txns', 'many'], 2, /--batch-txns="many"/],
     ['bad number env', ['restore', '--target', 'pglite:memory', '--store', '/tmp/x'], 2, /TXCLONE_BATCH_TXNS="-3"/],
+    ['bad id cache size', ['restore', '--target', 'pglite:memory', '--store', '/tmp/x', '--id-cache-size', '0'], 2, /--id-cache-size="0"/],
     ['bad until-t', ['restore', '--target', 'pglite:memory', '--store', '/tmp/x', '--until-t', 'soon'], 2, /--until-t: expected a whole number/],
     ['bad until-time', ['restore', '--target', 'pglite:memory', '--store', '/tmp/x', '--until-time', 'yesterday'], 2, /--until-time: expected an ISO instant/],
     ['bad role', ['replicate', '--role', 'both-ways'], 2, /argument 'both-ways' is invalid/],

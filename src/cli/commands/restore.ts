@@ -22,7 +22,7 @@ export function registerRestoreCommands(program: Command): void {
       .option('--until-time <instant>', 'point in time: stop after the last transaction at or before this ISO instant')
       .option('--elide <attr>', 'drop the datoms of this attribute (repeatable)', collect)
       .option('--allow-foreign-writes', 'replicate into a target that others write to as well'),
-    ['target', 'store', 'db', 'batchTxns', 'logLevel'],
+    ['target', 'store', 'db', 'batchTxns', 'idCacheSize', 'logLevel'],
     async (ctx, options) => {
       const target = await ctx.target();
       const store = ctx.store();
@@ -38,6 +38,7 @@ export function registerRestoreCommands(program: Command): void {
         elide: (options.elide as string[] | undefined) ?? [],
         allowForeignWrites: Boolean(options.allowForeignWrites),
         batchTxns: ctx.config.batchTxns,
+        idMap: { cacheSize: ctx.config.idCacheSize },
         logger: ctx.logger,
         onProgress: (p) => progress.update(p.position - at.position),
       });
@@ -49,7 +50,7 @@ export function registerRestoreCommands(program: Command): void {
         console.log(
           `restore: t=${totals.fromT} -> t=${totals.toT}${totals.untilReached ? ' (until reached)' : ''}, ${totals.transactions} transactions, ` +
             `${totals.datoms} datoms in ${seconds.toFixed(1)} s (${Math.round(totals.datoms / Math.max(seconds, 0.001))} datoms/s); ` +
-            `id cache: ${s.hits} hits, ${s.newAboveMark} new above the mark, ${s.lookups} looked up in ${s.queries} queries`,
+            `id cache: ${s.hits} hits, ${s.newAboveMark} new above the mark, ${s.lookups} looked up in ${s.queries} queries, ${s.cacheSize} cached`,
         );
       } finally {
         progress.stop();
