@@ -35,7 +35,7 @@ export const CONFIG_KEYS = {
   idCacheSize: {
     schema: positiveInt,
     env: 'TXCLONE_ID_CACHE_SIZE',
-    help: 'source-to-target ids a restore keeps in memory (about 100 bytes each)',
+    help: 'source-to-target ids a restore keeps in memory (about 60 bytes each)',
   },
   metricsPort: { schema: nonNegativeInt.max(65535), env: 'TXCLONE_METRICS_PORT', help: 'serve /healthz and /metrics on this port' },
   metricsHost: { schema: z.string().min(1), env: 'TXCLONE_METRICS_HOST', help: 'address for the metrics server' },
