@@ -37,6 +37,13 @@ export class PostgresDriver implements SqlDriver {
   async transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // A checked-out client's connection can die (the server restarts, an admin kills it):
+    // the pool listens only to idle clients, and an 'error' nobody listens to crashes the
+    // process. The query in flight fails with the same error, which is what the caller sees.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('begin');
       const result = await fn({
@@ -51,7 +58,8 @@ export class PostgresDriver implements SqlDriver {
       });
       throw err;
     } finally {
-      // A client whose rollback failed is in an unknown state: discard it.
+      client.off('error', onError);
+      // A client whose connection died or whose rollback failed is in an unknown state: discard it.
       client.release(broken);
     }
   }
