@@ -130,10 +130,16 @@ export class EntityResolver {
     );
   }
 
-  /** Stored text of a value for an attribute; refs (also inside tuples) resolved to entity ids. */
-  async value(attribute: Attribute, v: unknown, op: FlatOp): Promise<string> {
+  /**
+   * Stored text of a value for an attribute, refs (also inside tuples) resolved to entity
+   * ids; undefined when a lookup ref in it needs a read first (see loadRefs).
+   */
+  valueNow(attribute: Attribute, v: unknown, op: FlatOp): string | undefined {
     const schema = this.host.schema;
-    if (attribute.valueType === 'ref') return String(await this.refValue(v, op));
+    if (attribute.valueType === 'ref') {
+      const id = this.refNow(v, op);
+      return id === undefined ? undefined : String(id);
+    }
     if (attribute.valueType === 'tuple') {
       const types = schema.elementTypes(attribute);
       if (types?.includes('ref') && Array.isArray(v)) {
@@ -141,7 +147,13 @@ export class EntityResolver {
         const resolved: unknown[] = [];
         for (const [i, el] of v.entries()) {
           const isRef = (homogeneous ? types[0] : types[i]) === 'ref';
-          resolved.push(isRef && el !== null && el !== undefined ? await this.refValue(el, op) : el);
+          if (!isRef || el === null || el === undefined) {
+            resolved.push(el);
+            continue;
+          }
+          const id = this.refNow(el, op);
+          if (id === undefined) return undefined;
+          resolved.push(id);
         }
         return encodePlain(schema, attribute, resolved);
       }
@@ -149,7 +161,21 @@ export class EntityResolver {
     return encodePlain(schema, attribute, v);
   }
 
-  private async refValue(v: unknown, op: FlatOp): Promise<EntityId> {
+  /** Reads the holders of the lookup refs in a value, so that valueNow can resolve them. */
+  async loadRefs(attribute: Attribute, v: unknown, op: FlatOp): Promise<void> {
+    const pairs: Array<[EntityId, string]> = [];
+    const schema = this.host.schema;
+    if (attribute.valueType === 'ref' && Array.isArray(v)) pairs.push(lookupPair(schema, v, op));
+    if (attribute.valueType === 'tuple' && Array.isArray(v)) {
+      const types = schema.elementTypes(attribute) ?? [];
+      v.forEach((el, i) => {
+        if ((types.length === 1 ? types[0] : types[i]) === 'ref' && Array.isArray(el)) pairs.push(lookupPair(schema, el, op));
+      });
+    }
+    await this.host.state.loadHolders(pairs);
+  }
+
+  private refNow(v: unknown, op: FlatOp): EntityId | undefined {
     if (typeof v === 'number') return this.existing(v, op);
     if (v === TX_TEMPID) return this.tx;
     if (typeof v === 'string') {
@@ -164,7 +190,7 @@ export class EntityResolver {
     }
     if (Array.isArray(v)) {
       const [a, text] = lookupPair(this.host.schema, v, op);
-      await this.host.state.loadHolders([[a, text]]);
+      if (!this.host.state.hasHolders(a, text)) return undefined;
       const holder = first(this.host.state.holdersOf(a, text));
       if (holder === undefined)
         throw new TransactionError(`lookup ref ${formatOp(v)} matches no entity: ${sourceOf(op)}`, 'lookup-ref-not-found');

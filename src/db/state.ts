@@ -107,6 +107,11 @@ export class BatchState {
     }
   }
 
+  /** Whether loadHolders has covered (a, v). */
+  hasHolders(a: EntityId, v: string): boolean {
+    return this.holders.has(avKey(a, v));
+  }
+
   /** The entities holding (a, v); loadHolders must have covered the pair. */
   holdersOf(a: EntityId, v: string): ReadonlySet<EntityId> {
     const holders = this.holders.get(avKey(a, v));

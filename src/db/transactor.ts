@@ -44,6 +44,9 @@ const MAP_TEMPID_PREFIX = '\u0000map-';
 const BUILTIN_IDENTS = new Set(BUILTIN_ATTRIBUTES.map((a) => a.ident));
 const BUILTIN_IDS = new Set(BUILTIN_ATTRIBUTES.map((a) => a.id));
 
+/** An operation on one attribute of an entity (every kind but :db/retractEntity). */
+type AttributeOp = Exclude<FlatOp, { kind: 'retractEntity' }>;
+
 function isPhaseOne(op: FlatOp): boolean {
   if (op.kind === 'retractEntity') return true;
   return typeof op.a === 'number' ? BUILTIN_IDS.has(op.a) : BUILTIN_IDENTS.has(op.a);
@@ -154,10 +157,21 @@ export class Transactor implements ResolverHost {
     throw new TransactionError(`${why} ${JSON.stringify(op.a)} in ${sourceOf(op)}`, 'unknown-attribute');
   }
 
+  /**
+   * Plans each operation. Most need nothing the batch has not read already and are planned
+   * synchronously (an await per operation cost a restore more than its queries); the rest
+   * read what they lack, then are planned the same way.
+   */
   private async plan(ops: readonly FlatOp[], resolver: EntityResolver, plan: TxPlan, requireHeld: boolean): Promise<void> {
     for (const op of ops) {
       try {
-        await this.planOne(op, resolver, plan, requireHeld);
+        if (op.kind === 'retractEntity') {
+          await this.planRetractEntity(resolver.entity(op.e, op), plan, new Set());
+        } else if (!this.planNow(op, resolver, plan, requireHeld)) {
+          await this.readFor(op, resolver);
+          if (!this.planNow(op, resolver, plan, requireHeld))
+            throw new Error(`internal: ${sourceOf(op)} still lacks reads after they were made`);
+        }
       } catch (err) {
         if (err instanceof ValueError) throw new TransactionError(`${err.message} in ${sourceOf(op)}`, 'invalid-value');
         throw err;
@@ -165,37 +179,52 @@ export class Transactor implements ResolverHost {
     }
   }
 
-  private async planOne(op: FlatOp, resolver: EntityResolver, plan: TxPlan, requireHeld: boolean): Promise<void> {
+  /** What planNow may lack for an operation: its entity, and the holders of lookup refs in its values. */
+  private async readFor(op: AttributeOp, resolver: EntityResolver): Promise<void> {
     const e = resolver.entity(op.e, op);
     if (!this.state.isLoaded(e)) await this.state.load([e]);
-    if (op.kind === 'retractEntity') return this.planRetractEntity(e, plan, new Set());
+    const attribute = this.attributeFor(op);
+    if (op.kind !== 'retract' || op.hasValue) await resolver.loadRefs(attribute, op.v, op);
+    if (op.kind === 'cas' && op.old !== null && op.old !== undefined) await resolver.loadRefs(attribute, op.old, op);
+  }
+
+  /**
+   * Plans one operation from what the batch has read; false, with nothing planned, when it
+   * needs a read first.
+   */
+  private planNow(op: AttributeOp, resolver: EntityResolver, plan: TxPlan, requireHeld: boolean): boolean {
+    const e = resolver.entity(op.e, op);
+    if (!this.state.isLoaded(e)) return false;
     const attribute = this.attributeFor(op);
     const a = attribute.id;
     const current = this.state.values(e, a);
     if (op.kind === 'retract') {
       if (!op.hasValue) {
         for (const v of current) plan.retract(e, a, v, true);
-        return;
+        return true;
       }
-      const v = await resolver.value(attribute, op.v, op);
+      const v = resolver.valueNow(attribute, op.v, op);
+      if (v === undefined) return false;
       if (requireHeld && !current.has(v))
         throw new TransactionError(
           `retraction of a datom the database does not hold: [${e} ${attribute.ident} ${this.name(a, v)}]: ${sourceOf(op)}`,
           'not-held',
         );
       plan.retract(e, a, v, current.has(v));
-      return;
+      return true;
     }
     if (attribute.tupleAttrs)
       throw new TransactionError(
         `${attribute.ident} is a composite tuple the database derives; do not assert it: ${sourceOf(op)}`,
         'composite-tuple',
       );
-    const v = await resolver.value(attribute, op.v, op);
+    const v = resolver.valueNow(attribute, op.v, op);
+    if (v === undefined) return false;
     if (op.kind === 'cas') {
       if (attribute.cardinality !== 'one')
         throw new TransactionError(`:db/cas needs a cardinality-one attribute: ${sourceOf(op)}`, 'cas-cardinality');
-      const old = op.old === null || op.old === undefined ? null : await resolver.value(attribute, op.old, op);
+      const old = op.old === null || op.old === undefined ? null : resolver.valueNow(attribute, op.old, op);
+      if (old === undefined) return false;
       const holds = old === null ? current.size === 0 : current.has(old);
       if (!holds) {
         const found = current.size ? this.name(a, [...current][0]!) : 'no value';
@@ -209,6 +238,7 @@ export class Transactor implements ResolverHost {
     const one = attribute.cardinality === 'one';
     plan.assert(e, a, v, current.has(v), one);
     if (one && !current.has(v)) for (const old of current) plan.replace(e, a, old);
+    return true;
   }
 
   /** The entity's datoms, the references to it, and its components, recursively. */
