@@ -96,7 +96,9 @@ export class DatomDatabase implements Database {
       if (err instanceof DatabaseOpenError) throw err;
       throw new DatabaseOpenError(`cannot open database ${location}: ${(err as Error).message}`, { cause: err });
     }
-    return new DatomDatabase(location, driver, options);
+    const db = new DatomDatabase(location, driver, options);
+    await db.statistics?.opened();
+    return db;
   }
 
   async basisT(): Promise<number> {

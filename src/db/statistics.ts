@@ -26,6 +26,23 @@ export class StatisticsKeeper {
   ) {}
 
   /**
+   * At open: a database with datoms whose tables were never analyzed (written by an older
+   * txclone, or loaded by other means, with no autovacuum) is analyzed now, so that reading
+   * it does not scan whole tables for every page.
+   */
+  async opened(): Promise<void> {
+    try {
+      if ((await this.rowEstimate()) >= 0) return;
+      const [row] = await this.q.query<{ basis_t: number }>('select basis_t from meta');
+      if (!row || row.basis_t === 0) return;
+      await this.q.query('analyze txs, log, eav');
+      this.threshold = thresholdFor(await this.rowEstimate());
+    } catch {
+      // As in wrote(): statistics only guide the planner.
+    }
+  }
+
+  /**
    * Counts rows a committed write added, and analyzes the tables when they are due. Runs
    * after the commit, never inside a write transaction; a failure to analyze is not a
    * failure of the write (the next due write tries again).

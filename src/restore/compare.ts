@@ -10,6 +10,12 @@ export interface CompareOptions {
   ignore?: Iterable<string>;
   /** Differences listed at most (all are counted). */
   maxDifferences?: number;
+  /**
+   * Source datoms held in memory at most (default 2,000,000, about 150 bytes each). A larger
+   * source is compared in passes, one per share of its entities, each reading both
+   * databases again.
+   */
+  maxDatomsInMemory?: number;
 }
 
 export type DifferenceKind = 'missing-in-target' | 'extra-in-target' | 'unmapped-entity' | 'transactions';
@@ -30,13 +36,16 @@ export interface CompareResult {
   differenceCount: number;
   /** The first maxDifferences differences. */
   differences: Difference[];
+  /** Passes over the datoms (1 unless the source exceeded maxDatomsInMemory). */
+  passes: number;
 }
 
 /**
  * Every current datom of the source as of asOfT has exactly one counterpart in the target
  * (ids through :txclone/original-id, attributes and built-ins by ident, values with their
  * types) and vice versa; the transactions agree in number and instants.
- * Memory grows with the number of source datoms: run it on a replica, not on a hot path.
+ * Memory: the target's id map (about 60 bytes per entity) and at most maxDatomsInMemory
+ * source datoms; a larger source costs more passes instead.
  */
 export async function compareReplica(source: Database, target: Database, options: CompareOptions = {}): Promise<CompareResult> {
   const ignore = new Set(options.ignore ?? []);
@@ -75,36 +84,23 @@ export async function compareReplica(source: Database, target: Database, options
   const sourceBookkeeping = bookkeeping(sourceSchema);
   const targetBookkeeping = bookkeeping(targetSchema);
 
-  const sourceKeys = new Set<string>();
-  let sourceDatoms = 0;
-  for await (const [e, a, v] of source.datoms({ asOfT })) {
-    if (sourceBuiltins.has(e) || sourceBookkeeping.has(e)) continue;
-    const attribute = sourceSchema.get(a)!;
-    if (skip(attribute, ignore)) continue;
-    sourceDatoms++;
-    sourceKeys.add(datomKey(e, attribute, v, (id) => sourceBuiltins.get(id) ?? id, sourceSchema));
-  }
-
-  let targetDatoms = 0;
-  const unmapped = new Set<EntityId>();
-  for await (const [e, a, v] of target.datoms({ asOfT: targetT })) {
-    if (targetBuiltins.has(e) || targetBookkeeping.has(e)) continue;
-    const attribute = targetSchema.get(a)!;
-    if (skip(attribute, ignore)) continue;
-    targetDatoms++;
-    const sourceE = toSource.get(e);
-    if (sourceE === undefined) {
-      if (!unmapped.has(e)) report('unmapped-entity', `target entity ${e} has no ${ORIGINAL_ID} (first datom: ${attribute.ident} ${show(v)})`);
-      unmapped.add(e);
-      continue;
+  const budget = options.maxDatomsInMemory ?? 2_000_000;
+  if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`maxDatomsInMemory must be a positive integer, got ${budget}`);
+  const sides: Sides = { source, target, asOfT, targetT, sourceSchema, targetSchema, sourceBuiltins, targetBuiltins, sourceBookkeeping, targetBookkeeping, toSource, ignore };
+  let passes = 1;
+  let totals = await comparePass(sides, { index: 0, of: 1 }, budget, report);
+  if (totals.overflowCount !== null) {
+    // Too many to hold at once: a pass per share of the entities, each share a little under
+    // the budget (ids spread evenly over shares, but not exactly).
+    passes = Math.ceil((totals.overflowCount * 1.25) / budget);
+    totals = { sourceDatoms: 0, targetDatoms: 0, overflowCount: null };
+    for (let index = 0; index < passes; index++) {
+      const pass = await comparePass(sides, { index, of: passes }, Infinity, report);
+      totals.sourceDatoms += pass.sourceDatoms;
+      totals.targetDatoms += pass.targetDatoms;
     }
-    const key = datomKey(sourceE, attribute, v, (id) => targetBuiltins.get(id) ?? toSource.get(id) ?? `unmapped:${id}`, targetSchema);
-    if (!sourceKeys.delete(key)) report('extra-in-target', `target [${e} ${attribute.ident} ${show(v)}] (source entity ${sourceE}) has no counterpart in the source`);
   }
-  for (const key of sourceKeys) {
-    const [e, ident, value] = key.split('\u0001');
-    report('missing-in-target', `source [${e} ${ident} ${value}] is missing from the target`);
-  }
+  const { sourceDatoms, targetDatoms } = totals;
 
   const transactions = await compareTransactions(source, target, asOfT, targetT, report);
   return {
@@ -116,7 +112,88 @@ export async function compareReplica(source: Database, target: Database, options
     transactions,
     differenceCount,
     differences,
+    passes,
   };
+}
+
+interface Sides {
+  source: Database;
+  target: Database;
+  asOfT: number;
+  targetT: number;
+  sourceSchema: Map<EntityId, Attribute>;
+  targetSchema: Map<EntityId, Attribute>;
+  sourceBuiltins: Map<EntityId, string>;
+  targetBuiltins: Map<EntityId, string>;
+  sourceBookkeeping: ReadonlySet<EntityId>;
+  targetBookkeeping: ReadonlySet<EntityId>;
+  /** Target entity -> source entity. */
+  toSource: ReadonlyMap<EntityId, EntityId>;
+  ignore: ReadonlySet<string>;
+}
+
+interface PassResult {
+  sourceDatoms: number;
+  targetDatoms: number;
+  /** Non-null when the source held more than the budget: how many datoms it holds (nothing was compared). */
+  overflowCount: number | null;
+}
+
+/**
+ * Compares the datoms of the entities whose source id falls in one share (id mod of ===
+ * index). A source with more datoms in the share than the budget is only counted.
+ */
+async function comparePass(
+  sides: Sides,
+  share: { index: number; of: number },
+  budget: number,
+  report: (kind: DifferenceKind, detail: string) => void,
+): Promise<PassResult> {
+  const { source, target, sourceSchema, targetSchema, sourceBuiltins, targetBuiltins, toSource, ignore } = sides;
+  const inShare = (sourceE: EntityId) => share.of === 1 || sourceE % share.of === share.index;
+  const sourceKeys = new Set<string>();
+  let sourceDatoms = 0;
+  let overflow = false;
+  for await (const [e, a, v] of source.datoms({ asOfT: sides.asOfT })) {
+    if (sourceBuiltins.has(e) || sides.sourceBookkeeping.has(e) || !inShare(e)) continue;
+    const attribute = sourceSchema.get(a)!;
+    if (skip(attribute, ignore)) continue;
+    sourceDatoms++;
+    if (overflow) continue;
+    if (sourceKeys.size >= budget) {
+      overflow = true;
+      sourceKeys.clear();
+      continue;
+    }
+    sourceKeys.add(datomKey(e, attribute, v, (id) => sourceBuiltins.get(id) ?? id, sourceSchema));
+  }
+  if (overflow) return { sourceDatoms: 0, targetDatoms: 0, overflowCount: sourceDatoms };
+
+  let targetDatoms = 0;
+  const unmapped = new Set<EntityId>();
+  for await (const [e, a, v] of target.datoms({ asOfT: sides.targetT })) {
+    if (targetBuiltins.has(e) || sides.targetBookkeeping.has(e)) continue;
+    const attribute = targetSchema.get(a)!;
+    if (skip(attribute, ignore)) continue;
+    const sourceE = toSource.get(e);
+    if (sourceE === undefined) {
+      // An entity with no source id belongs to no share: the first pass reports it.
+      if (share.index !== 0) continue;
+      targetDatoms++;
+      if (!unmapped.has(e)) report('unmapped-entity', `target entity ${e} has no ${ORIGINAL_ID} (first datom: ${attribute.ident} ${show(v)})`);
+      unmapped.add(e);
+      continue;
+    }
+    if (!inShare(sourceE)) continue;
+    targetDatoms++;
+    const key = datomKey(sourceE, attribute, v, (id) => targetBuiltins.get(id) ?? toSource.get(id) ?? `unmapped:${id}`, targetSchema);
+    if (!sourceKeys.delete(key)) report('extra-in-target', `target [${e} ${attribute.ident} ${show(v)}] (source entity ${sourceE}) has no counterpart in the source`);
+  }
+  for (const key of sourceKeys) {
+    const [e, ident, value] = key.split('\u0001');
+    report('missing-in-target', `source [${e} ${ident} ${value}] is missing from the target`);
+  }
+  return { sourceDatoms, targetDatoms, overflowCount: null };
 }
 
 function skip(attribute: Attribute, ignore: ReadonlySet<string>): boolean {

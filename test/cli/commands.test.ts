@@ -40,6 +40,9 @@ describe('txclone commands', () => {
     const verify = await txclone(['verify-replica', '--source', source, '--target', target]);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/^equal: source t=250/);
+    const inPasses = await txclone(['verify-replica', '--source', source, '--target', target, '--max-datoms-in-memory', '300']);
+    expect(inPasses.code).toBe(0);
+    expect(inPasses.stdout).toMatch(/^equal: source t=250 .* in \d+ passes$/m);
 
     const status = await txclone(['status', '--source', source, '--store', store, '--target', target, '--db', 'lib', '--json']);
     expect(status.code).toBe(0);

@@ -63,16 +63,19 @@ export function registerRestoreCommands(program: Command): void {
       .description('compare the target with the source datom by datom; exit 1 when they differ')
       .option('--as-of-t <t>', 'compare as of this source t (default: the target position)')
       .option('--ignore <attr>', 'leave this attribute out (e.g. one elided or rewritten; repeatable)', collect)
-      .option('--max-differences <n>', 'list at most n differences', '50'),
+      .option('--max-differences <n>', 'list at most n differences', '50')
+      .option('--max-datoms-in-memory <n>', 'source datoms held at once (about 150 bytes each); more take extra passes', '2000000'),
     ['source', 'target', 'logLevel'],
     async (ctx, options) => {
       const result = await compareReplica(await ctx.source(), await ctx.target(), {
         asOfT: parseIntegerOption('--as-of-t', options.asOfT),
         ignore: (options.ignore as string[] | undefined) ?? [],
         maxDifferences: parseIntegerOption('--max-differences', options.maxDifferences),
+        maxDatomsInMemory: parseIntegerOption('--max-datoms-in-memory', options.maxDatomsInMemory),
       });
       if (result.equal) {
-        console.log(`equal: source t=${result.asOfT} (target t=${result.targetT}), ${result.sourceDatoms} datoms, ${result.transactions} transactions`);
+        const passes = result.passes > 1 ? ` in ${result.passes} passes` : '';
+        console.log(`equal: source t=${result.asOfT} (target t=${result.targetT}), ${result.sourceDatoms} datoms, ${result.transactions} transactions${passes}`);
         return 0;
       }
       console.log(`DIFFERENT: ${result.differenceCount} differences at source t=${result.asOfT} (target t=${result.targetT})`);
