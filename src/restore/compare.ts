@@ -11,7 +11,7 @@ export interface CompareOptions {
   /** Differences listed at most (all are counted). */
   maxDifferences?: number;
   /**
-   * Source datoms held in memory at most (default 2,000,000, about 150 bytes each). A larger
+   * Source datoms held in memory at most (default 2,000,000, about 200 bytes each). A larger
    * source is compared in passes, one per share of its entities, each reading both
    * databases again.
    */

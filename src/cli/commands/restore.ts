@@ -64,7 +64,7 @@ export function registerRestoreCommands(program: Command): void {
       .option('--as-of-t <t>', 'compare as of this source t (default: the target position)')
       .option('--ignore <attr>', 'leave this attribute out (e.g. one elided or rewritten; repeatable)', collect)
       .option('--max-differences <n>', 'list at most n differences', '50')
-      .option('--max-datoms-in-memory <n>', 'source datoms held at once (about 150 bytes each); more take extra passes', '2000000'),
+      .option('--max-datoms-in-memory <n>', 'source datoms held at once (about 200 bytes each); more take extra passes', '2000000'),
     ['source', 'target', 'logLevel'],
     async (ctx, options) => {
       const result = await compareReplica(await ctx.source(), await ctx.target(), {
