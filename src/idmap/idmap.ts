@@ -24,7 +24,7 @@ export interface IdMapStats {
   newAboveMark: number;
   /** New ids checked against the target by sampling. */
   verified: number;
-  /** Times the high-water mark was read from the target (at the start, and after another writer). */
+  /** Times the high-water mark was read from the target whole (at the start, or after another restore wrote a lot). */
   markReads: number;
   cacheSize: number;
   highWater: number;
@@ -111,6 +111,12 @@ export class IdMap {
       if (targetId !== null) this.cache.set(id, targetId);
     });
     return out;
+  }
+
+  /** Raises the mark to a source id the target holds (written by another restore). */
+  advance(sourceId: EntityId): void {
+    this.installed = true;
+    if (sourceId > this.highWater) this.highWater = sourceId;
   }
 
   /** Records ids the target has just created (after the commit). */

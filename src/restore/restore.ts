@@ -2,7 +2,7 @@
 // many of them per SQL commit, each guarded by the CAS on last-source-transaction.
 import { TransactionError } from '../db/errors';
 import type { Database, EntityId, Transaction, TxRequest } from '../db/types';
-import { IdMap, IdMapInconsistencyError, type IdMapOptions, type IdMapStats } from '../idmap/idmap';
+import { IdMap, IdMapInconsistencyError, ORIGINAL_ID, type IdMapOptions, type IdMapStats } from '../idmap/idmap';
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { LAST_SOURCE_TRANSACTION, advanceOp, installOps, readPosition, type TargetPosition } from './bookkeeping';
@@ -82,7 +82,8 @@ export class Restorer {
   private readonly translate: TranslateOptions;
   private readonly reader: SegmentReader;
   private readonly logger: Logger;
-  private loaded = false;
+  /** The target basis the id high-water mark accounts for; null until it was first read. */
+  private markBasisT: number | null = null;
   /** The target's basis and position after this restorer's last commit. */
   private lastWritten: { basisT: number; position: number } | null = null;
   /** The position this restorer last read or wrote. */
@@ -195,15 +196,37 @@ export class Restorer {
   /** Where the target stands, checking that nobody else wrote to it since. */
   private async position(): Promise<TargetPosition> {
     const at = await readPosition(this.target, this.db);
-    if (!this.loaded || this.lastSeen !== at.position) {
-      // First step, or another restorer advanced the target: the high-water mark is stale.
+    if (this.markBasisT === null) {
       await this.idMap.load();
-      this.loaded = true;
+      this.markBasisT = at.basisT;
+    } else if (this.lastSeen !== at.position) {
+      // Another restorer advanced the target: the original ids it wrote raise the mark.
+      await this.advanceMark(at.basisT);
     }
     this.lastSeen = at.position;
     const unchanged = this.lastWritten?.basisT === at.basisT;
     if (at.installed && !unchanged && !this.options.allowForeignWrites) await this.checkLastWriter(at);
     return at;
+  }
+
+  /**
+   * Raises the high-water mark by the original ids the target's transactions after
+   * markBasisT assert: reading what was written since costs less than reading the mark
+   * again, unless that is a long stretch.
+   */
+  private async advanceMark(basisT: number): Promise<void> {
+    const from = this.markBasisT! + 1;
+    if (basisT - from + 1 > MARK_ADVANCE_MAX_TRANSACTIONS) {
+      await this.idMap.load();
+    } else {
+      const originalId = await this.target.resolve(ORIGINAL_ID);
+      if (originalId !== null) {
+        for await (const tx of this.target.txRange(from, basisT)) {
+          for (const [, a, v, added] of tx.datoms) if (added && a === originalId) this.idMap.advance(v as number);
+        }
+      }
+    }
+    this.markBasisT = basisT;
   }
 
   /** The target's newest transaction must be one a restore wrote, advancing to the position. */
@@ -331,6 +354,8 @@ export class Restorer {
     });
     this.lastWritten = { basisT: reports[reports.length - 1]!.t, position: at };
     this.lastSeen = at;
+    // A commit whose CAS held followed every other restore's: the mark covers the target.
+    this.markBasisT = this.lastWritten.basisT;
     return { position: at, transactions: txs.length, datoms };
   }
 
@@ -376,6 +401,9 @@ export class Restorer {
     return wrapped;
   }
 }
+
+/** Beyond this many transactions written by another restore, the mark is read again whole. */
+const MARK_ADVANCE_MAX_TRANSACTIONS = 5_000;
 
 /** Another restore advanced the target first; the caller reads the position again. */
 export class ConcurrentRestoreError extends Error {
