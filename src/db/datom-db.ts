@@ -11,7 +11,7 @@ import { Schema, type StoredEntity } from './schema';
 import { FORMAT_VERSION, ensureTables, valueHash } from './sql/ddl';
 import type { SqlDriver, SqlQueryable } from './sql/driver';
 import { BatchState, type StoredDatom } from './state';
-import { StatisticsKeeper } from './statistics';
+import { TableUpkeep } from './upkeep';
 import { Transactor, type AppliedTx } from './transactor';
 import type {
   Attribute,
@@ -48,8 +48,8 @@ export interface DatomDatabaseOptions {
    * while the next is computed.
    */
   writePartDatoms?: number;
-  /** Analyze the tables as writes grow them (see statistics.ts); on by default. */
-  maintainStatistics?: boolean;
+  /** Analyze the tables as writes grow them, and on PGlite vacuum them (see upkeep.ts); on by default. */
+  tableUpkeep?: boolean;
 }
 
 /** The SQL type maxValue compares an attribute's stored text as. */
@@ -65,7 +65,7 @@ export class DatomDatabase implements Database {
   private closed = false;
   private readonly txPageSize: number;
   private readonly entityPageSize: number;
-  private readonly statistics: StatisticsKeeper | null;
+  private readonly upkeep: TableUpkeep | null;
   private readonly writePartDatoms: number;
 
   private constructor(
@@ -78,7 +78,8 @@ export class DatomDatabase implements Database {
     this.writePartDatoms = options.writePartDatoms ?? 2_000;
     if (!Number.isInteger(this.writePartDatoms) || this.writePartDatoms < 1)
       throw new RangeError(`writePartDatoms must be a positive integer, got ${options.writePartDatoms}`);
-    this.statistics = options.maintainStatistics === false ? null : new StatisticsKeeper(driver, driver.schema);
+    this.upkeep =
+      options.tableUpkeep === false ? null : new TableUpkeep(driver, driver.schema, { vacuum: !driver.autovacuum });
   }
 
   /** Creates the schema, the tables and the built-in entities when absent. Closes the driver on failure. */
@@ -97,7 +98,7 @@ export class DatomDatabase implements Database {
       throw new DatabaseOpenError(`cannot open database ${location}: ${(err as Error).message}`, { cause: err });
     }
     const db = new DatomDatabase(location, driver, options);
-    await db.statistics?.opened();
+    await db.upkeep?.opened();
     return db;
   }
 
@@ -169,7 +170,7 @@ export class DatomDatabase implements Database {
     });
     // Only a committed schema goes into the cache.
     if (cache) this.cache = cache;
-    await this.statistics?.wrote(results.reduce((n, r) => n + r.datoms.length, 0));
+    await this.upkeep?.wrote(results.reduce((n, r) => n + r.datoms.length, 0));
     const withDatoms = options.datoms ?? true;
     return results.map((r) => ({
       t: r.t,

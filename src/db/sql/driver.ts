@@ -8,6 +8,8 @@ export interface SqlQueryable {
 export interface SqlDriver extends SqlQueryable {
   /** The SQL schema holding the database's tables; every statement runs with it as search_path. */
   readonly schema: string;
+  /** Whether something else vacuums the tables (a server's autovacuum); PGlite has nothing that does. */
+  readonly autovacuum: boolean;
   /** Runs fn inside one SQL transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -14,6 +14,8 @@ export function createPGlite(dataDir?: string): Promise<PGlite> {
 }
 
 export class PGliteDriver implements SqlDriver {
+  readonly autovacuum = false;
+
   private constructor(
     private readonly db: PGlite,
     readonly schema: string,

@@ -11,6 +11,7 @@ export interface PostgresDriverOptions {
 export class PostgresDriver implements SqlDriver {
   private readonly pool: pg.Pool;
   readonly schema: string;
+  readonly autovacuum = true;
 
   constructor(options: PostgresDriverOptions) {
     this.schema = options.schema;

@@ -1,5 +1,6 @@
-// The database analyzes its tables as it writes them: PGlite has no autovacuum, and a
-// server may run with it off, and without statistics PostgreSQL scans whole tables.
+// The database analyzes its tables as it writes them (PGlite has no autovacuum, a server
+// may run with it off, and without statistics PostgreSQL scans whole tables), and on PGlite
+// vacuums them too.
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatomDatabase, type DatomDatabaseOptions } from '../../src/db/datom-db';
@@ -33,6 +34,9 @@ interface Opened {
   reltuples(table: string): Promise<number>;
   /** The same database opened again. */
   reopen(options: DatomDatabaseOptions): Promise<Database>;
+  /** A query on the database's server, and the database's SQL schema. */
+  sql<R>(text: string, params: unknown[]): Promise<R[]>;
+  schema: string;
 }
 
 const ESTIMATE = `select c.reltuples::float8 as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -46,6 +50,8 @@ async function openPGlite(options: DatomDatabaseOptions): Promise<Opened> {
     db,
     reltuples: async (table) => (await pglite.query<{ n: number }>(ESTIMATE, ['main', table])).rows[0]!.n,
     reopen: (again) => DatomDatabase.open('pglite:memory', PGliteDriver.shared(pglite, 'main'), again),
+    sql: async <R>(text: string, params: unknown[]) => (await pglite.query<R>(text, params)).rows,
+    schema: 'main',
   };
 }
 
@@ -62,7 +68,13 @@ async function openPostgres(options: DatomDatabaseOptions): Promise<Opened> {
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   closers.push(() => client.end());
-  return { db, reltuples: async (table) => (await client.query(ESTIMATE, [schema, table])).rows[0].n, reopen: open };
+  return {
+    db,
+    reltuples: async (table) => (await client.query(ESTIMATE, [schema, table])).rows[0].n,
+    reopen: open,
+    sql: async <R>(text: string, params: unknown[]) => (await client.query(text, params)).rows as R[],
+    schema,
+  };
 }
 
 describe.each([
@@ -83,7 +95,7 @@ describe.each([
 
   it('are gathered when a database with datoms and none is opened', async () => {
     // Written without them (as by an older txclone), then opened again.
-    const { db, reltuples, reopen } = await open({ maintainStatistics: false });
+    const { db, reltuples, reopen } = await open({ tableUpkeep: false });
     await write(db, 1_000);
     await db.close();
     await reopen({});
@@ -93,8 +105,43 @@ describe.each([
 });
 
 // PGlite only: a server's autovacuum could analyze the tables meanwhile.
-it('planner statistics are left alone when maintainStatistics is false', async () => {
-  const { db, reltuples } = await openPGlite({ maintainStatistics: false });
+it('tables are left alone when tableUpkeep is false', async () => {
+  const { db, reltuples } = await openPGlite({ tableUpkeep: false });
   await write(db, 5_000);
   expect(await reltuples('log')).toBe(-1);
+});
+
+describe('vacuum', () => {
+  const LAST_VACUUM = `select last_vacuum from pg_stat_user_tables where schemaname = $1 and relname = 'eav'`;
+
+  /** Replaces the value of 1,000 entities over and over: every replacement leaves a dead row. */
+  async function update(db: Database, rounds: number): Promise<void> {
+    await db.transact([{ ':db/ident': ':item/n', ':db/valueType': ':db.type/long', ':db/cardinality': ':db.cardinality/one' }]);
+    const ids: number[] = [];
+    for (let i = 0; i < 1_000; i += 100) {
+      const reports = await db.transactBatch(Array.from({ length: 100 }, (_, j) => ({ ops: [{ ':db/id': 'x', ':item/n': i + j }] })));
+      for (const r of reports) ids.push(r.tempids.x!);
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (let i = 0; i < ids.length; i += 100) {
+        await db.transactBatch(ids.slice(i, i + 100).map((e) => ({ ops: [[':db/add', e, ':item/n', round * 10_000 + e]] as TxOp[] })));
+      }
+    }
+  }
+
+  it('PGlite, which has no autovacuum, vacuums its tables as updates leave dead rows', async () => {
+    const driver = await PGliteDriver.open({ schema: 'main' });
+    const db = await DatomDatabase.open('pglite:memory', driver, {});
+    closers.push(() => db.close());
+    await update(db, 20);
+    const [row] = await driver.query<{ last_vacuum: Date | null }>(LAST_VACUUM, ['main']);
+    expect(row!.last_vacuum).toBeInstanceOf(Date);
+  });
+
+  it('a PostgreSQL server is left to its own autovacuum', async () => {
+    const { db, sql, schema } = await openPostgres({});
+    await update(db, 20);
+    const [row] = await sql<{ last_vacuum: Date | null }>(LAST_VACUUM, [schema]);
+    expect(row!.last_vacuum).toBeNull();
+  });
 });
