@@ -4,7 +4,7 @@ import { TransactionError } from './errors';
 import { formatOp, sourceOf, type FlatOp } from './ops';
 import type { Schema } from './schema';
 import type { BatchState } from './state';
-import type { Attribute, EntityId } from './types';
+import type { Attribute, EntityId, ValueType } from './types';
 import { ValueError, describe, encodeValue, isKeyword } from './values';
 
 export const TX_TEMPID = 'datomic.tx';
@@ -143,11 +143,9 @@ export class EntityResolver {
     if (attribute.valueType === 'tuple') {
       const types = schema.elementTypes(attribute);
       if (types?.includes('ref') && Array.isArray(v)) {
-        const homogeneous = types.length === 1;
         const resolved: unknown[] = [];
         for (const [i, el] of v.entries()) {
-          const isRef = (homogeneous ? types[0] : types[i]) === 'ref';
-          if (!isRef || el === null || el === undefined) {
+          if (!isRefElement(types, i) || el === null || el === undefined) {
             resolved.push(el);
             continue;
           }
@@ -169,7 +167,7 @@ export class EntityResolver {
     if (attribute.valueType === 'tuple' && Array.isArray(v)) {
       const types = schema.elementTypes(attribute) ?? [];
       v.forEach((el, i) => {
-        if ((types.length === 1 ? types[0] : types[i]) === 'ref' && Array.isArray(el)) pairs.push(lookupPair(schema, el, op));
+        if (isRefElement(types, i) && Array.isArray(el)) pairs.push(lookupPair(schema, el, op));
       });
     }
     await this.host.state.loadHolders(pairs);
@@ -218,6 +216,11 @@ export class EntityResolver {
     out[TX_TEMPID] = this.tx;
     return out;
   }
+}
+
+/** Whether element i of a tuple with these element types is a ref (one type: every element's). */
+function isRefElement(types: readonly ValueType[], i: number): boolean {
+  return (types.length === 1 ? types[0] : types[i]) === 'ref';
 }
 
 function first<T>(items: Iterable<T>): T | undefined {

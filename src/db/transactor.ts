@@ -181,8 +181,7 @@ export class Transactor implements ResolverHost {
 
   /** What planNow may lack for an operation: its entity, and the holders of lookup refs in its values. */
   private async readFor(op: AttributeOp, resolver: EntityResolver): Promise<void> {
-    const e = resolver.entity(op.e, op);
-    if (!this.state.isLoaded(e)) await this.state.load([e]);
+    await this.state.load([resolver.entity(op.e, op)]);
     const attribute = this.attributeFor(op);
     if (op.kind !== 'retract' || op.hasValue) await resolver.loadRefs(attribute, op.v, op);
     if (op.kind === 'cas' && op.old !== null && op.old !== undefined) await resolver.loadRefs(attribute, op.old, op);

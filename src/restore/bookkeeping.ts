@@ -1,12 +1,19 @@
 // What the target records about the replication: the original id of every entity, the
 // last source transaction applied, and which source it replicates.
-import type { Database, TxOp } from '../db/types';
+import type { Attribute, Database, EntityId, TxOp } from '../db/types';
 import { ORIGINAL_ID } from '../idmap/idmap';
 import { TargetRefusedError } from './errors';
 
 export const LAST_SOURCE_TRANSACTION = ':txclone/last-source-transaction';
 export const SOURCE_DATABASE = ':txclone/source-database';
 export const TXCLONE_NAMESPACE = ':txclone/';
+
+/** The ids of txclone's own attributes among these: bookkeeping, not data. */
+export function bookkeepingAttributes(attributes: Iterable<Attribute>): Set<EntityId> {
+  const ids = new Set<EntityId>();
+  for (const a of attributes) if (a.ident.startsWith(TXCLONE_NAMESPACE)) ids.add(a.id);
+  return ids;
+}
 
 export interface TargetPosition {
   /** The last source t applied; 0 before the first. */

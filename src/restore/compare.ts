@@ -1,7 +1,7 @@
 // Compares a replica with its source, datom by datom, under the id map.
 import type { Attribute, Database, EntityId, Value } from '../db/types';
 import { ORIGINAL_ID } from '../idmap/idmap';
-import { LAST_SOURCE_TRANSACTION, TXCLONE_NAMESPACE } from './bookkeeping';
+import { LAST_SOURCE_TRANSACTION, TXCLONE_NAMESPACE, bookkeepingAttributes } from './bookkeeping';
 
 export interface CompareOptions {
   /** Compare the source as of this t with the target when it had applied it; default: the target's position. */
@@ -79,10 +79,8 @@ export async function compareReplica(source: Database, target: Database, options
   }
 
   // The bookkeeping attributes themselves (on either side) are not data.
-  const bookkeeping = (schema: Map<EntityId, Attribute>) =>
-    new Set([...schema.values()].filter((a) => a.ident.startsWith(TXCLONE_NAMESPACE)).map((a) => a.id));
-  const sourceBookkeeping = bookkeeping(sourceSchema);
-  const targetBookkeeping = bookkeeping(targetSchema);
+  const sourceBookkeeping = bookkeepingAttributes(sourceSchema.values());
+  const targetBookkeeping = bookkeepingAttributes(targetSchema.values());
 
   const budget = options.maxDatomsInMemory ?? 2_000_000;
   if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`maxDatomsInMemory must be a positive integer, got ${budget}`);

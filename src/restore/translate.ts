@@ -3,7 +3,7 @@
 // applied by ident per datom.
 import type { Attribute, EntityId, Transaction, TxOp, Value, ValueType } from '../db/types';
 import { ORIGINAL_ID } from '../idmap/idmap';
-import { TXCLONE_NAMESPACE } from './bookkeeping';
+import { TXCLONE_NAMESPACE, bookkeepingAttributes } from './bookkeeping';
 
 export type Rewrite = (value: Value, datom: { t: number; e: EntityId; attribute: string }) => Value;
 
@@ -26,7 +26,7 @@ export function sourceSchema(attributes: readonly Attribute[], builtins: Iterabl
   return {
     attributes: new Map(attributes.map((a) => [a.id, a])),
     builtins: new Map(builtins),
-    bookkeeping: new Set(attributes.filter((a) => a.ident.startsWith(TXCLONE_NAMESPACE)).map((a) => a.id)),
+    bookkeeping: bookkeepingAttributes(attributes),
   };
 }
 
