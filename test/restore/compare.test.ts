@@ -1,5 +1,6 @@
 // compareReplica finds the same differences however many passes its memory bound takes.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/types';
 import { compareReplica, type CompareResult } from '../../src/restore/compare';
 import { restoreAll } from '../../src/restore/restore';
 import { Resources, exportInSizes, librarySource } from './fixtures';
@@ -16,13 +17,19 @@ const summary = (r: CompareResult) => ({
   differences: [...r.differences].sort((a, b) => a.detail.localeCompare(b.detail)),
 });
 
+/** A library source of `count` transactions and its replica, restored in full. */
+async function replicaOf(count: number, seed: number): Promise<{ source: Database; target: Database }> {
+  const { source } = await librarySource(resources, count, seed);
+  const store = resources.memoryStore();
+  await exportInSizes(source, store, 'lib', [40]);
+  const target = await resources.database();
+  await restoreAll(target, store, 'lib');
+  return { source, target };
+}
+
 describe('compareReplica', () => {
   it('holds at most maxDatomsInMemory source datoms, in passes, and finds the same', async () => {
-    const { source } = await librarySource(resources, 150, 51);
-    const store = resources.memoryStore();
-    await exportInSizes(source, store, 'lib', [40]);
-    const target = await resources.database();
-    await restoreAll(target, store, 'lib');
+    const { source, target } = await replicaOf(150, 51);
 
     const whole = await compareReplica(source, target);
     expect(whole.equal).toBe(true);
@@ -56,11 +63,7 @@ describe('compareReplica', () => {
   });
 
   it('refuses a maxDatomsInMemory that is not a positive integer', async () => {
-    const { source } = await librarySource(resources, 20, 52);
-    const store = resources.memoryStore();
-    await exportInSizes(source, store, 'lib', [20]);
-    const target = await resources.database();
-    await restoreAll(target, store, 'lib');
+    const { source, target } = await replicaOf(20, 52);
     await expect(compareReplica(source, target, { maxDatomsInMemory: 0 })).rejects.toThrow(/maxDatomsInMemory must be a positive integer, got 0/);
   });
 });
