@@ -21,6 +21,35 @@ export {
   type SegmentInput,
 } from './segment';
 export {
+  /** Encodes and decodes a segment's stored bytes, clear or sealed: the seam every reader and writer of segments calls. */
+  segmentCodec,
+  /** The codec without keys: writes and reads clear segments, refuses sealed ones naming their key id. */
+  clearCodec,
+  /** The clear header of sealed bytes (format, key id, database, range), readable without keys; null for a clear segment. */
+  sealedHeader,
+  /** True when bytes are a sealed segment. */
+  isSealed,
+  /** Encryption keys by id, one active for sealing; prints and serializes as its ids only. */
+  KeyRing,
+  /** The key ring from TXCLONE_ENCRYPTION_KEYS's text and/or a key file. */
+  loadKeyRing,
+  /** A key ring could not be read or is invalid; its message names key ids, never keys. */
+  KeyRingError,
+  /** A sealed segment whose key is missing from the ring or is another key of the same id. */
+  SegmentKeyError,
+  /** Copies a store's segments into another store, sealed with the active key, each verified. */
+  encryptSegments,
+  type SegmentCodec,
+  type CodecDecodeOptions,
+  type SealedEncodedSegment,
+  type SealedHeader,
+  type SegmentPlace,
+  type KeyRingSources,
+  type EncryptSegmentsOptions,
+  type EncryptResult,
+  type EncryptedSegment,
+} from './segment';
+export {
   exportRange,
   exportNext,
   exportAll,

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { KEY_ID } from '../segment/keyring';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
@@ -39,6 +40,18 @@ export const CONFIG_KEYS = {
   },
   metricsPort: { schema: nonNegativeInt.max(65535), env: 'TXCLONE_METRICS_PORT', help: 'serve /healthz and /metrics on this port' },
   metricsHost: { schema: z.string().min(1), env: 'TXCLONE_METRICS_HOST', help: 'address for the metrics server' },
+  // The keys themselves come only from TXCLONE_ENCRYPTION_KEYS or this file (context.ts):
+  // never from a flag, which would show in the process list and in config errors.
+  encryptionKeyFile: {
+    schema: z.string().min(1),
+    env: 'TXCLONE_ENCRYPTION_KEY_FILE',
+    help: 'file of encryption keys, id=base64 of 32 random bytes, one per line (or set TXCLONE_ENCRYPTION_KEYS=id=base64,...); seals and opens segments',
+  },
+  encryptionKeyId: {
+    schema: z.string().regex(KEY_ID, 'expected a key id: 1 to 32 letters, digits, . _ -'),
+    env: 'TXCLONE_ENCRYPTION_KEY_ID',
+    help: 'the key that seals new segments (needed when there are several keys)',
+  },
   logLevel: { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']), env: 'TXCLONE_LOG_LEVEL', help: 'log level' },
 } as const;
 

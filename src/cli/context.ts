@@ -3,6 +3,8 @@ import pino from 'pino';
 import pretty from 'pino-pretty';
 import { openDatabase } from '../db/open';
 import type { Database } from '../db/types';
+import { clearCodec, segmentCodec, type SegmentCodec } from '../segment/codec';
+import { loadKeyRing } from '../segment/keyring';
 import { openStore } from '../stores/open';
 import type { SegmentStore } from '../stores/types';
 import { required, type Config } from './config';
@@ -18,6 +20,7 @@ export class CliContext {
   private sourceDb: Promise<Database> | null = null;
   private targetDb: Promise<Database> | null = null;
   private segmentStore: SegmentStore | null = null;
+  private segmentCodec: SegmentCodec | null = null;
 
   constructor(readonly config: Config) {
     this.logger = createLogger(config.logLevel ?? 'info');
@@ -42,6 +45,20 @@ export class CliContext {
       this.segmentStore = store;
     }
     return this.segmentStore;
+  }
+
+  /** Reads and writes segments: with the key ring when keys are configured, else clear only. */
+  codec(): SegmentCodec {
+    if (!this.segmentCodec) {
+      const keys = loadKeyRing({
+        env: process.env.TXCLONE_ENCRYPTION_KEYS,
+        file: this.config.encryptionKeyFile,
+        activeKeyId: this.config.encryptionKeyId,
+      });
+      this.segmentCodec = keys ? segmentCodec(keys) : clearCodec;
+      if (keys) this.logger.debug({ keyIds: keys.keyIds, activeKeyId: keys.activeKeyId }, 'encryption keys loaded');
+    }
+    return this.segmentCodec;
   }
 
   private async open(url: string): Promise<Database> {

@@ -9,6 +9,7 @@ import { registerRestoreCommands } from './commands/restore';
 import { registerSegmentCommands } from './commands/segments';
 import { registerStatusCommand } from './commands/status';
 import { DatabaseOpenError } from '../db/errors';
+import { KeyRingError } from '../segment/keyring';
 import { InvalidStoreUrlError, InvalidDbNameError } from '../stores/errors';
 
 export function buildProgram(): Command {
@@ -41,7 +42,7 @@ Exit codes: 0 success, 1 failure (or differences found), 2 bad usage or configur
 
 function exitCodeOf(err: unknown): number {
   if (err instanceof CliFailure) return err.exitCode;
-  if (err instanceof ConfigError || err instanceof InvalidStoreUrlError || err instanceof InvalidDbNameError) return EXIT_USAGE;
+  if (err instanceof ConfigError || err instanceof KeyRingError || err instanceof InvalidStoreUrlError || err instanceof InvalidDbNameError) return EXIT_USAGE;
   if (err instanceof DatabaseOpenError && /invalid database URL/.test(err.message)) return EXIT_USAGE;
   return EXIT_FAILURE;
 }

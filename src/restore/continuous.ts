@@ -5,6 +5,7 @@ import type { SegmentStore } from '../stores/types';
 import { ForeignWriteError, ReplicaDivergedError, TargetRefusedError } from './errors';
 import { ConcurrentRestoreError, Restorer, type RestoreOptions, type RestoreResult } from './restore';
 import { IdMapInconsistencyError, type IdMapStats } from '../idmap/idmap';
+import { SegmentKeyError } from '../segment/errors';
 import { sleep } from '../sleep';
 
 export interface ContinuousRestoreOptions extends RestoreOptions {
@@ -35,6 +36,8 @@ export function isFatal(err: unknown): boolean {
     err instanceof ReplicaDivergedError ||
     err instanceof ForeignWriteError ||
     err instanceof IdMapInconsistencyError ||
+    // The key ring is read once at start: a missing or wrong key stays so until an operator acts.
+    err instanceof SegmentKeyError ||
     err instanceof RangeError
   );
 }

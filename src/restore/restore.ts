@@ -4,6 +4,7 @@ import { TransactionError } from '../db/errors';
 import type { Database, EntityId, Transaction, TxRequest } from '../db/types';
 import { IdMap, IdMapInconsistencyError, ORIGINAL_ID, type IdMapOptions, type IdMapStats } from '../idmap/idmap';
 import { silentLogger, type Logger } from '../logger';
+import type { SegmentCodec } from '../segment/codec';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { LAST_SOURCE_TRANSACTION, advanceOp, installOps, readPosition, type TargetPosition } from './bookkeeping';
 import { ForeignWriteError, ReplicaDivergedError, SegmentGapError } from './errors';
@@ -27,6 +28,8 @@ export interface RestoreOptions {
   batchDatoms?: number;
   /** Segments fetched and decoded ahead of the one being applied. */
   prefetch?: number;
+  /** Reads the segments: clear ones, and sealed ones with a key of its ring. Clear only when absent. */
+  codec?: SegmentCodec;
   idMap?: IdMapOptions;
   logger?: Logger;
   /** Called after every commit. */
@@ -102,7 +105,7 @@ export class Restorer {
       elide: new Set(options.elide ?? []),
       rewrite: options.rewrite instanceof Map ? options.rewrite : new Map(Object.entries(options.rewrite ?? {})),
     };
-    this.reader = new SegmentReader(store, db, options.prefetch ?? 2);
+    this.reader = new SegmentReader(store, db, options.prefetch ?? 2, options.codec);
     this.logger = options.logger ?? silentLogger;
     for (const [name, value] of [['batchTxns', options.batchTxns], ['batchDatoms', options.batchDatoms]] as const) {
       if (value !== undefined && (!Number.isInteger(value) || value < 1))

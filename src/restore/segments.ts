@@ -1,6 +1,6 @@
 // Finds the segment holding the next transaction and reads segments ahead of the writer.
 import type { Transaction } from '../db/types';
-import { decodeSegment } from '../segment/format';
+import { clearCodec, type SegmentCodec } from '../segment/codec';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { sourceSchema, type SourceSchema } from './translate';
 
@@ -17,9 +17,11 @@ export interface PendingSegment {
   load(): Promise<LoadedSegment>;
 }
 
-export async function loadSegment(store: SegmentStore, info: SegmentInfo): Promise<LoadedSegment> {
+/** Fetches and decodes one segment (clear, or sealed with a key of the codec's ring). */
+export async function loadSegment(store: SegmentStore, info: SegmentInfo, codec: SegmentCodec = clearCodec): Promise<LoadedSegment> {
   const bytes = await store.get(info.db, info.startT, info.endT);
-  const segment = decodeSegment(bytes, { name: `${store.location} ${info.key}` });
+  const place = { database: info.db, startT: info.startT, endT: info.endT };
+  const segment = codec.decode(bytes, { name: `${store.location} ${info.key}`, place });
   return {
     startT: segment.header.startT,
     endT: segment.header.endT,
@@ -41,6 +43,7 @@ export class SegmentReader {
     private readonly store: SegmentStore,
     private readonly db: string,
     private readonly ahead: number,
+    private readonly codec: SegmentCodec = clearCodec,
   ) {}
 
   /** The segment holding position + 1 (or the first after it, which the caller reports as a gap). */
@@ -78,14 +81,14 @@ export class SegmentReader {
   }
 
   private pending(info: SegmentInfo): PendingSegment {
-    let promise: Promise<LoadedSegment> | null = this.ahead > 0 ? loadSegment(this.store, info) : null;
+    let promise: Promise<LoadedSegment> | null = this.ahead > 0 ? loadSegment(this.store, info, this.codec) : null;
     // An error of a segment read ahead surfaces when (if) it is used, not as an unhandled rejection.
     promise?.catch(() => undefined);
     return {
       info,
       load: async () => {
         try {
-          return await (promise ??= loadSegment(this.store, info));
+          return await (promise ??= loadSegment(this.store, info, this.codec));
         } catch (err) {
           promise = null; // a later attempt reads again
           throw err;

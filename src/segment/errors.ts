@@ -36,3 +36,21 @@ export class SegmentEncodeError extends Error {
 export class SegmentProblem extends Error {
   override name = 'SegmentProblem';
 }
+
+/**
+ * A sealed segment cannot be opened with the key ring at hand: the key it names is not in
+ * the ring ('missing'), or the ring's key of that id is another key ('wrong'). Nothing of
+ * the segment may be applied. The message names the segment and the key id, never a key.
+ */
+export class SegmentKeyError extends SegmentDecodeError {
+  override name = 'SegmentKeyError';
+  constructor(
+    segment: string,
+    /** The id of the key the segment was sealed with. */
+    readonly keyId: string,
+    readonly reason: 'missing' | 'wrong',
+    problem: string,
+  ) {
+    super(segment, problem);
+  }
+}

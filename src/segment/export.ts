@@ -2,7 +2,7 @@
 import type { Attribute, Database, EntityId, Transaction } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
-import { decodeSegment, encodeSegment } from './format';
+import { clearCodec, type SegmentCodec } from './codec';
 import { Pacer, type PacingOptions } from './pacing';
 
 export interface SegmentLimits {
@@ -15,6 +15,8 @@ export interface SegmentLimits {
 }
 
 export interface ExportOptions extends SegmentLimits, PacingOptions {
+  /** Writes the segments' bytes: clear, or sealed with a key ring's active key. Clear when absent. */
+  codec?: SegmentCodec;
   logger?: Logger;
   /** Called after each segment written (or found already written). */
   onSegment?: (event: ExportedSegment) => void;
@@ -87,7 +89,7 @@ async function exportSegment(
   db: string,
   startT: number,
   endT: number,
-  options: SegmentLimits,
+  options: SegmentLimits & { codec?: SegmentCodec },
 ): Promise<ExportedSegment | null> {
   const started = Date.now();
   const maxTxns = options.maxTxns ?? DEFAULT_MAX_TXNS;
@@ -125,7 +127,7 @@ async function exportSegment(
     }
   }
 
-  const encoded = encodeSegment(
+  const encoded = (options.codec ?? clearCodec).encode(
     {
       database: db,
       startT: first,
@@ -306,7 +308,7 @@ export async function repair(source: Database, store: SegmentStore, db: string, 
   for (const gap of gaps) {
     if (gap.endT > basis) throw new Error(`store holds t up to ${head.endT} but source ${source.location} only reaches t=${basis}: is it the right source?`);
   }
-  if (gaps.length > 0) await checkSameSource(source, store, db, gaps[0]!);
+  if (gaps.length > 0) await checkSameSource(source, store, db, gaps[0]!, options.codec ?? clearCodec);
   return exportGaps(source, store, db, gaps, options, plan);
 }
 
@@ -314,7 +316,7 @@ export async function repair(source: Database, store: SegmentStore, db: string, 
  * Another database long enough to cover the gaps would fill them with its own transactions:
  * the stored transaction next to the first gap must be the source's (same tx, instant, datoms).
  */
-async function checkSameSource(source: Database, store: SegmentStore, db: string, gap: Gap): Promise<void> {
+async function checkSameSource(source: Database, store: SegmentStore, db: string, gap: Gap, codec: SegmentCodec): Promise<void> {
   // The last t before the gap, or for a gap from t=1 the first t after it.
   const t = gap.startT > 1 ? gap.startT - 1 : gap.endT + 1;
   let info: SegmentInfo | undefined;
@@ -324,7 +326,8 @@ async function checkSameSource(source: Database, store: SegmentStore, db: string
   for await (const tx of source.txRange(t, t)) theirs = tx;
   if (!theirs) return; // beyond the source's basis: the gap check above speaks for that
   const name = `${store.location} ${info.key}`;
-  const stored = decodeSegment(await store.get(db, info.startT, info.endT), { name }).transactions[t - info.startT]!;
+  const place = { database: db, startT: info.startT, endT: info.endT };
+  const stored = codec.decode(await store.get(db, info.startT, info.endT), { name, place }).transactions[t - info.startT]!;
   const same =
     stored.tx === theirs.tx &&
     stored.instant.getTime() === theirs.instant.getTime() &&

@@ -15,7 +15,8 @@ import { describe } from '../db/values';
 import { checkCborSubset, createDecoder, createEncoder } from './cbor';
 import { sha256Hex, verifyChecksum } from './checksum';
 import { DEFAULT_GZIP_LEVEL, DEFAULT_MAX_DECOMPRESSED_BYTES, gunzip, gzip } from './compression';
-import { SegmentDecodeError, SegmentEncodeError, SegmentProblem } from './errors';
+import { isSealed, readSealedHeader } from './envelope';
+import { SegmentDecodeError, SegmentEncodeError, SegmentKeyError, SegmentProblem } from './errors';
 import {
   SEGMENT_FORMAT,
   SEGMENT_VERSION,
@@ -120,6 +121,12 @@ function attributeRow(a: Attribute): Attribute {
 
 /** Checks the input and writes it as a segment. Throws SegmentEncodeError naming t and attribute. */
 export function encodeSegment(input: SegmentInput, options: EncodeOptions = {}): EncodedSegment {
+  const encoded = encodeSegmentBytes(input, options);
+  return { ...encoded, sha256: sha256Hex(encoded.bytes) };
+}
+
+/** encodeSegment without the checksum, for a caller that seals the bytes and hashes what it stores. */
+export function encodeSegmentBytes(input: SegmentInput, options: EncodeOptions = {}): Omit<EncodedSegment, 'sha256'> {
   const name = options.name ?? `${input.database} ${input.startT}..${input.endT}`;
   const refuse = (problem: string, cause?: unknown) => new SegmentEncodeError(name, problem, { cause });
 
@@ -177,7 +184,6 @@ export function encodeSegment(input: SegmentInput, options: EncodeOptions = {}):
   const bytes = gzip(cbor, options.level ?? DEFAULT_GZIP_LEVEL);
   return {
     bytes,
-    sha256: sha256Hex(bytes),
     header,
     txCount: header.txCount,
     datomCount: header.datomCount,
@@ -211,12 +217,17 @@ function encodeDatoms(datoms: readonly TxDatom[], codecs: ReadonlyMap<EntityId, 
 }
 
 /**
- * Reads a segment's bytes. Anything but a complete, valid segment of this format version
+ * Reads a clear segment's bytes. Anything but a complete, valid segment of this format version
  * throws SegmentDecodeError naming the segment and the problem; nothing partial is returned.
+ * Sealed bytes are refused with SegmentKeyError: a SegmentCodec (codec.ts) opens them.
  */
 export function decodeSegment(bytes: Uint8Array, options: DecodeOptions): Segment {
   const { name } = options;
   if (options.sha256 !== undefined) verifyChecksum(bytes, options.sha256, name);
+  if (bytes instanceof Uint8Array && isSealed(bytes)) {
+    const { keyId } = readSealedHeader(bytes, name).header;
+    throw new SegmentKeyError(name, keyId, 'missing', `is sealed with key "${keyId}": read it through a SegmentCodec holding the key ring`);
+  }
   try {
     return readSegment(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
   } catch (e) {

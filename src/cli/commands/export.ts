@@ -13,6 +13,7 @@ function pacing(ctx: CliContext): BackupOptions {
     parallel: c.parallel,
     maxTxPerSecond: c.maxTxPerSecond,
     pauseMs: c.pauseMs,
+    codec: ctx.codec(),
     logger: ctx.logger,
   };
 }
@@ -38,7 +39,7 @@ async function withProgress(ctx: CliContext, label: string, run: (options: Backu
 export function registerExportCommands(program: Command): void {
   defineCommand(
     program.command('backup').description('initial backup: every missing range up to the source basis, in parallel; resumable'),
-    ['source', 'store', 'db', 'segmentTxns', 'parallel', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'logLevel'],
+    ['source', 'store', 'db', 'segmentTxns', 'parallel', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx) => {
       const source = await ctx.source();
       await withProgress(ctx, 'backup', (options) => backup(source, ctx.store(), ctx.db, options));
@@ -46,7 +47,7 @@ export function registerExportCommands(program: Command): void {
   );
   defineCommand(
     program.command('export').description("export the source's new transactions as segments, until caught up"),
-    ['source', 'store', 'db', 'maxTxns', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'logLevel'],
+    ['source', 'store', 'db', 'maxTxns', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx) => {
       const source = await ctx.source();
       await withProgress(ctx, 'export', (options) => exportAll(source, ctx.store(), ctx.db, options));
@@ -65,7 +66,7 @@ export function registerExportCommands(program: Command): void {
   );
   defineCommand(
     program.command('repair').description('re-export exactly the missing ranges below the store head'),
-    ['source', 'store', 'db', 'segmentTxns', 'parallel', 'logLevel'],
+    ['source', 'store', 'db', 'segmentTxns', 'parallel', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx) => {
       const result = await repair(await ctx.source(), ctx.store(), ctx.db, pacing(ctx));
       console.log(result.segments.length ? `repaired ${result.segments.map((s) => `t=${s.info.startT}..${s.info.endT}`).join(', ')}` : 'nothing to repair');

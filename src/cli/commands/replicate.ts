@@ -41,15 +41,16 @@ export function registerReplicateCommand(program: Command): void {
       .description('run the replication services until SIGTERM/SIGINT: the producer, the consumer, or both')
       .addOption(new Option('--role <role>', 'which service to run').choices(['producer', 'consumer', 'both']).default('both'))
       .option('--no-queue', 'without Redis: run the producer and consumer loops in this process (role both)'),
-    ['source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'batchTxns', 'idCacheSize', 'metricsPort', 'metricsHost', 'logLevel'],
+    ['source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'batchTxns', 'idCacheSize', 'metricsPort', 'metricsHost', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, options) => {
       const role = options.role as 'producer' | 'consumer' | 'both';
       const config = ctx.config;
       const roles = role === 'both' ? (['producer', 'consumer'] as const) : [role];
       for (const r of roles) for (const key of ROLE_KEYS[r]) if (key !== 'redis' || options.queue !== false) required(config, key);
       const metrics = new Metrics({ processMetrics: true });
-      const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes };
-      const restore = { batchTxns: config.batchTxns, idMap: { cacheSize: config.idCacheSize }, logger: ctx.logger };
+      const codec = ctx.codec();
+      const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes, codec };
+      const restore = { batchTxns: config.batchTxns, idMap: { cacheSize: config.idCacheSize }, codec, logger: ctx.logger };
       const services: Service[] = [];
       if (options.queue === false) {
         if (role !== 'both') throw new CliFailure('replicate --no-queue runs producer and consumer together: use --role both', EXIT_USAGE);

@@ -22,7 +22,7 @@ export function registerRestoreCommands(program: Command): void {
       .option('--until-time <instant>', 'point in time: stop after the last transaction at or before this ISO instant')
       .option('--elide <attr>', 'drop the datoms of this attribute (repeatable)', collect)
       .option('--allow-foreign-writes', 'replicate into a target that others write to as well'),
-    ['target', 'store', 'db', 'batchTxns', 'idCacheSize', 'logLevel'],
+    ['target', 'store', 'db', 'batchTxns', 'idCacheSize', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, options) => {
       const target = await ctx.target();
       const store = ctx.store();
@@ -39,6 +39,7 @@ export function registerRestoreCommands(program: Command): void {
         allowForeignWrites: Boolean(options.allowForeignWrites),
         batchTxns: ctx.config.batchTxns,
         idMap: { cacheSize: ctx.config.idCacheSize },
+        codec: ctx.codec(),
         logger: ctx.logger,
         onProgress: (p) => progress.update(p.position - at.position),
       });

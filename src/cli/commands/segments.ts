@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { segmentToEdn } from '../../segment/edn';
-import { decodeSegment } from '../../segment/format';
+import { sealedHeader } from '../../segment/codec';
+import { encryptSegments } from '../../segment/encrypt';
+import { openStore } from '../../stores/open';
+import { startProgress } from '../progress';
 import { readPosition } from '../../restore/bookkeeping';
 import { openDatabase } from '../../db/open';
 import { CliFailure, EXIT_USAGE, collect, defineCommand, parseIntegerOption } from '../command';
@@ -40,12 +43,53 @@ export function registerSegmentCommands(program: Command): void {
     },
   );
   defineCommand(
-    segments.command('inspect <range>').description('print a segment (e.g. 1-1000) as EDN'),
-    ['store', 'db', 'logLevel'],
+    segments.command('inspect <range>').description('print a segment (e.g. 1-1000) as EDN; a sealed one needs its key'),
+    ['store', 'db', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, _options, [range]) => {
       const [startT, endT] = parseRange(range!);
+      const codec = ctx.codec();
       const bytes = await ctx.store().get(ctx.db, startT, endT);
-      console.log(segmentToEdn(decodeSegment(bytes, { name: `${ctx.store().location} ${ctx.db} ${startT}-${endT}` })));
+      const name = `${ctx.store().location} ${ctx.db} ${startT}-${endT}`;
+      const segment = codec.decode(bytes, { name, place: { database: ctx.db, startT, endT } });
+      const sealed = sealedHeader(bytes, name);
+      if (sealed) console.log(`;; sealed with key "${sealed.keyId}" (${sealed.cipher})`);
+      console.log(segmentToEdn(segment));
+    },
+  );
+  defineCommand(
+    segments
+      .command('encrypt')
+      .description('copy every segment into another store, sealed with the active key and verified; the store itself is never written')
+      .requiredOption('--to <store>', 'the store the sealed copies go to (another directory or S3 prefix); run again to copy what is new'),
+    ['store', 'db', 'parallel', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
+    async (ctx, options) => {
+      const codec = ctx.codec();
+      if (codec.activeKeyId === null)
+        throw new CliFailure('segments encrypt: no encryption keys: set TXCLONE_ENCRYPTION_KEYS or --encryption-key-file', EXIT_USAGE);
+      const from = ctx.store();
+      const to = openStore(String(options.to));
+      try {
+        if (to.location === from.location) throw new CliFailure(`segments encrypt: --to names the store itself (${from.location}); give another one`, EXIT_USAGE);
+        const head = await from.head(ctx.db);
+        const progress = startProgress('encrypt', head?.endT ?? 0, ctx.logger);
+        let done = 0;
+        try {
+          const result = await encryptSegments(from, to, ctx.db, codec, {
+            parallel: ctx.config.parallel,
+            logger: ctx.logger,
+            onSegment: (s) => progress.update((done += s.info.endT - s.info.startT + 1)),
+          });
+          progress.stop();
+          console.log(
+            `encrypt: ${result.segments} segments sealed with key "${result.keyId}" and verified in ${to.location} ` +
+              `(${result.written} written, ${result.alreadyThere} already there), ${result.bytes} bytes`,
+          );
+        } finally {
+          progress.stop();
+        }
+      } finally {
+        await to.close();
+      }
     },
   );
   defineCommand(
