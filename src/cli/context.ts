@@ -7,7 +7,7 @@ import { clearCodec, segmentCodec, type SegmentCodec } from '../segment/codec';
 import { loadKeyRing } from '../segment/keyring';
 import { openStore } from '../stores/open';
 import type { SegmentStore } from '../stores/types';
-import { required, type Config } from './config';
+import { ConfigError, required, type Config } from './config';
 
 export function createLogger(level: string): pino.Logger {
   if (process.stderr.isTTY) return pino({ level }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname' }));
@@ -59,6 +59,15 @@ export class CliContext {
       if (keys) this.logger.debug({ keyIds: keys.keyIds, activeKeyId: keys.activeKeyId }, 'encryption keys loaded');
     }
     return this.segmentCodec;
+  }
+
+  /** The codec for a command that writes segments: with several keys, one must be named active. */
+  sealingCodec(): SegmentCodec {
+    const codec = this.codec();
+    if (codec === clearCodec || codec.activeKeyId !== null) return codec;
+    throw new ConfigError(
+      'config: the encryption keys hold several keys and none is active: name the one that seals new segments with --encryption-key-id or TXCLONE_ENCRYPTION_KEY_ID',
+    );
   }
 
   private async open(url: string): Promise<Database> {

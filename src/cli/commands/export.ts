@@ -13,7 +13,7 @@ function pacing(ctx: CliContext): BackupOptions {
     parallel: c.parallel,
     maxTxPerSecond: c.maxTxPerSecond,
     pauseMs: c.pauseMs,
-    codec: ctx.codec(),
+    codec: ctx.sealingCodec(),
     logger: ctx.logger,
   };
 }
@@ -41,6 +41,7 @@ export function registerExportCommands(program: Command): void {
     program.command('backup').description('initial backup: every missing range up to the source basis, in parallel; resumable'),
     ['source', 'store', 'db', 'segmentTxns', 'parallel', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx) => {
+      ctx.sealingCodec(); // the keys are checked before anything is opened
       const source = await ctx.source();
       await withProgress(ctx, 'backup', (options) => backup(source, ctx.store(), ctx.db, options));
     },
@@ -49,6 +50,7 @@ export function registerExportCommands(program: Command): void {
     program.command('export').description("export the source's new transactions as segments, until caught up"),
     ['source', 'store', 'db', 'maxTxns', 'maxBytes', 'maxTxPerSecond', 'pauseMs', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx) => {
+      ctx.sealingCodec(); // the keys are checked before anything is opened
       const source = await ctx.source();
       await withProgress(ctx, 'export', (options) => exportAll(source, ctx.store(), ctx.db, options));
     },
@@ -68,7 +70,8 @@ export function registerExportCommands(program: Command): void {
     program.command('repair').description('re-export exactly the missing ranges below the store head'),
     ['source', 'store', 'db', 'segmentTxns', 'parallel', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx) => {
-      const result = await repair(await ctx.source(), ctx.store(), ctx.db, pacing(ctx));
+      const settings = pacing(ctx);
+      const result = await repair(await ctx.source(), ctx.store(), ctx.db, settings);
       console.log(result.segments.length ? `repaired ${result.segments.map((s) => `t=${s.info.startT}..${s.info.endT}`).join(', ')}` : 'nothing to repair');
     },
   );

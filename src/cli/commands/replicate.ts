@@ -48,7 +48,7 @@ export function registerReplicateCommand(program: Command): void {
       const roles = role === 'both' ? (['producer', 'consumer'] as const) : [role];
       for (const r of roles) for (const key of ROLE_KEYS[r]) if (key !== 'redis' || options.queue !== false) required(config, key);
       const metrics = new Metrics({ processMetrics: true });
-      const codec = ctx.codec();
+      const codec = role === 'consumer' ? ctx.codec() : ctx.sealingCodec();
       const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes, codec };
       const restore = { batchTxns: config.batchTxns, idMap: { cacheSize: config.idCacheSize }, codec, logger: ctx.logger };
       const services: Service[] = [];

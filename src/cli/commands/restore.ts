@@ -24,6 +24,7 @@ export function registerRestoreCommands(program: Command): void {
       .option('--allow-foreign-writes', 'replicate into a target that others write to as well'),
     ['target', 'store', 'db', 'batchTxns', 'idCacheSize', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, options) => {
+      const codec = ctx.codec(); // keys are checked before anything is opened
       const target = await ctx.target();
       const store = ctx.store();
       const at = await readPosition(target, ctx.db);
@@ -39,7 +40,7 @@ export function registerRestoreCommands(program: Command): void {
         allowForeignWrites: Boolean(options.allowForeignWrites),
         batchTxns: ctx.config.batchTxns,
         idMap: { cacheSize: ctx.config.idCacheSize },
-        codec: ctx.codec(),
+        codec,
         logger: ctx.logger,
         onProgress: (p) => progress.update(p.position - at.position),
       });

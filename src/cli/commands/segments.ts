@@ -63,7 +63,7 @@ export function registerSegmentCommands(program: Command): void {
       .requiredOption('--to <store>', 'the store the sealed copies go to (another directory or S3 prefix); run again to copy what is new'),
     ['store', 'db', 'parallel', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, options) => {
-      const codec = ctx.codec();
+      const codec = ctx.sealingCodec();
       if (codec.activeKeyId === null)
         throw new CliFailure('segments encrypt: no encryption keys: set TXCLONE_ENCRYPTION_KEYS or --encryption-key-file', EXIT_USAGE);
       const from = ctx.store();
