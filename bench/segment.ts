@@ -1,9 +1,10 @@
-// Segment encode/decode throughput on a ~200k-datom segment, and what each gzip level costs.
+// Segment encode/decode throughput on a ~200k-datom segment, what encryption costs, and what
+// each gzip level costs.
 // Run: npx tsx bench/segment.ts [datoms]
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Attribute, Transaction, TxDatom, ValueType } from '../src/db/types';
-import { decodeSegment, encodeSegment, type SegmentInput } from '../src/segment';
+import { KeyRing, decodeSegment, encodeSegment, segmentCodec, type SegmentInput } from '../src/segment';
 import { createEncoder } from '../src/segment/cbor';
 
 const DATOMS = Number(process.argv[2] ?? 200_000);
@@ -97,6 +98,43 @@ console.log(`segment: ${count.toLocaleString('en-US')} datoms in ${encoded.txCou
 console.log(`CBOR ${mb(encoded.uncompressedBytes)}, gzipped (default level) ${mb(encoded.bytes.length)}, ratio ${ratio(encoded.bytes.length)}, ${(encoded.bytes.length / count).toFixed(1)} bytes/datom`);
 console.log(`encode (check, CBOR, gzip, sha256):     ${figures(time(() => encodeSegment(input)), count)}`);
 console.log(`decode (gunzip, check, CBOR, validate): ${figures(time(() => decodeSegment(encoded.bytes, { name: 'bench' })), count)}`);
+
+// Encryption: clear and sealed runs alternate, so that both see the same machine.
+function timePair(f: () => void, g: () => void): [{ median: number; best: number }, { median: number; best: number }] {
+  const a: number[] = [];
+  const b: number[] = [];
+  f();
+  g();
+  for (let i = 0; i < RUNS; i++) {
+    for (const [run, times] of [[f, a], [g, b]] as const) {
+      const start = performance.now();
+      run();
+      times.push(performance.now() - start);
+    }
+  }
+  const summary = (times: number[]) => {
+    times.sort((x, y) => x - y);
+    return { median: times[Math.floor(times.length / 2)]!, best: times[0]! };
+  };
+  return [summary(a), summary(b)];
+}
+const codec = segmentCodec(new KeyRing([['bench', randomBytes(32)]]));
+const sealed = codec.encode(input);
+const place = { database: 'bench', startT: 1, endT: encoded.txCount };
+console.log(`sealed (AES-256-GCM, clear header): ${mb(sealed.bytes.length)}, ${sealed.bytes.length - encoded.bytes.length} bytes more than clear`);
+const [clearEncode, sealedEncode] = timePair(() => encodeSegment(input), () => codec.encode(input));
+const [clearDecode, sealedDecode] = timePair(
+  () => decodeSegment(encoded.bytes, { name: 'bench' }),
+  () => codec.decode(sealed.bytes, { name: 'bench', place }),
+);
+const ratio2 = (x: { median: number }, y: { median: number }) => `${(y.median / x.median).toFixed(3)}x the clear time`;
+console.log(`encode clear:  ${figures(clearEncode, count)}`);
+console.log(`encode sealed: ${figures(sealedEncode, count)}; ${ratio2(clearEncode, sealedEncode)}`);
+console.log(`decode clear:  ${figures(clearDecode, count)}`);
+console.log(`decode sealed: ${figures(sealedDecode, count)}; ${ratio2(clearDecode, sealedDecode)}`);
+const throughput = (t: { median: number }) => `median ${t.median.toFixed(2)} ms, ${((encoded.bytes.length / 1024 / 1024 / t.median) * 1000).toFixed(0)} MiB/s`;
+console.log(`  seal alone (HMAC nonce + GCM): ${throughput(time(() => codec.seal(encoded.bytes, place)))}`);
+console.log(`  open alone (GCM):              ${throughput(time(() => codec.open(sealed.bytes, { name: 'bench', place })))}`);
 
 // Where the time goes: each layer alone.
 const cbor = gunzipSync(encoded.bytes);

@@ -29,7 +29,7 @@ export const CONFIG_KEYS = {
   maxTxns: { schema: positiveInt, env: 'TXCLONE_MAX_TXNS', help: 'transactions per segment at most' },
   maxBytes: { schema: positiveInt, env: 'TXCLONE_MAX_BYTES', help: 'approximate bytes per segment at most' },
   segmentTxns: { schema: positiveInt, env: 'TXCLONE_SEGMENT_TXNS', help: 'transactions per segment in a backup' },
-  parallel: { schema: positiveInt, env: 'TXCLONE_PARALLEL', help: 'segments exported at once in a backup' },
+  parallel: { schema: positiveInt, env: 'TXCLONE_PARALLEL', help: 'segments exported at once in a backup (copied at once by segments encrypt)' },
   maxTxPerSecond: { schema: positiveInt, env: 'TXCLONE_MAX_TX_PER_SECOND', help: 'pacing: source transactions read per second at most' },
   pauseMs: { schema: nonNegativeInt, env: 'TXCLONE_PAUSE_MS', help: 'pacing: pause after each segment (ms)' },
   batchTxns: { schema: positiveInt, env: 'TXCLONE_BATCH_TXNS', help: 'source transactions per target commit' },

@@ -10,6 +10,8 @@
 //   transactions: [ [t, tx, instant ms, [ [e, a, v, added], ... ]], ... ] every t in order
 // Values are written per their attribute's valueType (values.ts), so a segment cannot be
 // read without its schema, and every datom's attribute is in it.
+// With encryption keys, a SegmentCodec (codec.ts) seals these bytes in an envelope
+// (envelope.ts); the functions here read and write the clear bytes.
 import type { Attribute, EntityId, Transaction, TxDatom, Value } from '../db/types';
 import { describe } from '../db/values';
 import { checkCborSubset, createDecoder, createEncoder } from './cbor';
