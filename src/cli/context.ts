@@ -1,4 +1,5 @@
 // What a command opens, opened on demand and closed once at the end.
+import { statSync } from 'node:fs';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { openDatabase } from '../db/open';
@@ -56,6 +57,9 @@ export class CliContext {
         activeKeyId: this.config.encryptionKeyId,
       });
       this.segmentCodec = keys ? segmentCodec(keys) : clearCodec;
+      const file = this.config.encryptionKeyFile;
+      if (file !== undefined && (statSync(file).mode & 0o077) !== 0)
+        this.logger.warn({ file }, 'the key file can be read by others than its owner: chmod 600 it');
       if (keys) this.logger.debug({ keyIds: keys.keyIds, activeKeyId: keys.activeKeyId }, 'encryption keys loaded');
     }
     return this.segmentCodec;

@@ -45,7 +45,7 @@ beforeAll(async () => {
   source = `pglite:${at('source')}`;
   store = at('store');
   keyFile = at('keys');
-  await writeFile(keyFile, `# k2 seals from now on\nk1=${K1.toString('base64')}\nk2=${K2.toString('base64')}\n`);
+  await writeFile(keyFile, `# k2 seals from now on\nk1=${K1.toString('base64')}\nk2=${K2.toString('base64')}\n`, { mode: 0o600 });
   const db = await openDatabase(source);
   await new LibraryWorkload({ seed: 8, stageEvery: 40 }).run(db, 120, 20);
   await db.close();
@@ -110,9 +110,12 @@ describe('txclone with encryption keys', () => {
     const bare = await run(['export', '--source', source, '--store', store, '--db', 'lib'], { TXCLONE_ENCRYPTION_KEYS: K1.toString('base64url') });
     expect(bare.code).toBe(2);
     expect(bare.stderr).toBe('txclone: TXCLONE_ENCRYPTION_KEYS: entry 1 is not id=base64key\n');
-    const undecided = await run(['export', '--source', source, '--store', store, '--db', 'lib', '--encryption-key-file', keyFile]);
+    const openFile = at('keys-readable');
+    await writeFile(openFile, await readFile(keyFile), { mode: 0o644 });
+    const undecided = await run(['export', '--source', source, '--store', store, '--db', 'lib', '--encryption-key-file', openFile]);
     expect(undecided.code).toBe(2);
     expect(undecided.stderr).toMatch(/several keys and none is active: name the one that seals new segments with --encryption-key-id/);
+    expect(undecided.stderr).toContain('the key file can be read by others than its owner: chmod 600 it');
     const unknown = await run(['export', '--source', source, '--store', store, '--db', 'lib', '--encryption-key-file', keyFile, '--encryption-key-id', 'k3']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe('txclone: key ring: the active key "k3" is not in the ring (it holds k1, k2)\n');

@@ -7,8 +7,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
-import { continuousRestore } from '../../src/restore/continuous';
-import { restoreAll } from '../../src/restore/restore';
+// From the folder's index: where each function lives inside it may move.
+import { continuousRestore, restoreAll } from '../../src/restore';
 import { KeyRing, SegmentDecodeError, SegmentKeyError, clearCodec, isSealed, segmentCodec, sealedHeader, type SegmentCodec } from '../../src/segment';
 import { encryptSegments } from '../../src/segment/encrypt';
 import { exportAll, exportRange, backup, repair } from '../../src/segment/export';
