@@ -5,7 +5,7 @@
 // key ring it seals what it writes with the active key and reads clear segments and
 // segments sealed with any key of the ring, so a store may hold both.
 import { sha256Hex, verifyChecksum } from './checksum';
-import { isSealed, readSealedHeader, seal, unseal, type SealedHeader, type SegmentPlace } from './envelope';
+import { isSealed, placeText, readSealedHeader, seal, unseal, type SealedHeader, type SegmentPlace } from './envelope';
 import { SegmentDecodeError } from './errors';
 import { decodeSegment, encodeSegmentBytes, type EncodedSegment, type EncodeOptions, type Segment, type SegmentInput } from './format';
 import type { KeyRing } from './keyring';
@@ -58,10 +58,8 @@ export function segmentCodec(keys: KeyRing | null = null): SegmentCodec {
       const segment = decodeSegment(open(bytes, options), { name, maxDecompressedBytes: options.maxDecompressedBytes });
       const { header } = segment;
       if (header.database !== place.database || header.startT !== place.startT || header.endT !== place.endT)
-        throw new SegmentDecodeError(
-          name,
-          `holds ${header.database} t=${header.startT}..${header.endT} but is stored as ${place.database} t=${place.startT}..${place.endT}: a segment copied from another place is refused`,
-        );
+        // Applied, it would land in the wrong place (or, holding only t already applied, never finish).
+        throw new SegmentDecodeError(name, `holds ${placeText(header)}, but is stored as ${placeText(place)}`);
       return segment;
     },
     open,

@@ -93,7 +93,8 @@ export function isSealed(bytes: Uint8Array): boolean {
   return bytes.length >= PREFIX.length && PREFIX.equals(bytes.subarray(0, PREFIX.length));
 }
 
-const placeText = (p: SegmentPlace) => `${p.database} t=${p.startT}..${p.endT}`;
+/** As errors name a place: `"lib" t=1..1000`. */
+export const placeText = (p: SegmentPlace) => `${JSON.stringify(p.database)} t=${p.startT}..${p.endT}`;
 
 /** The clear header of sealed bytes, checked; SegmentDecodeError naming the segment otherwise. */
 export function readSealedHeader(bytes: Uint8Array, name: string): { header: SealedHeader; line: Buffer } {
@@ -154,7 +155,7 @@ export function unseal(bytes: Uint8Array, place: SegmentPlace, keys: KeyRing | n
   if (header.database !== place.database || header.startT !== place.startT || header.endT !== place.endT)
     throw new SegmentDecodeError(
       name,
-      `is sealed for ${placeText(header)} but stored as ${placeText(place)}: a segment copied from another place is refused`,
+      `is sealed for ${placeText(header)}, but is stored as ${placeText(place)}`,
     );
   const { keyId } = header;
   const key = keys?.key(keyId);

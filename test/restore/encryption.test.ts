@@ -151,13 +151,13 @@ describe('sealed segments', () => {
     const target = await newTarget();
     let error = await failure(restoreAll(target, store, 'lib', { codec: k1 }));
     expect(error).toBeInstanceOf(SegmentDecodeError);
-    expect(error.message).toContain(`${segmentKey('lib', 21, 40)}: is sealed for lib t=41..60 but stored as lib t=21..40: a segment copied from another place is refused`);
+    expect(error.message).toContain(`${segmentKey('lib', 21, 40)}: is sealed for "lib" t=41..60, but is stored as "lib" t=21..40`);
     expect(await position(target)).toBe(20);
 
     // Another database's segment of the same range.
     await rewrite(dir, segmentKey('lib', 21, 40), await readFile(path.join(dir, segmentKey('other', 21, 40))));
     error = await failure(restoreAll(target, store, 'lib', { codec: k1 }));
-    expect(error.message).toContain('is sealed for other t=21..40 but stored as lib t=21..40');
+    expect(error.message).toContain('is sealed for "other" t=21..40, but is stored as "lib" t=21..40');
     expect(await position(target)).toBe(20);
 
     await rewrite(dir, segmentKey('lib', 21, 40), original);

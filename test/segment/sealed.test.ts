@@ -107,7 +107,7 @@ describe('a sealed segment', () => {
   it('is bound to its place: stored over another range or database it is refused, and its header cannot be edited to match', () => {
     for (const place of [{ ...PLACE, startT: 8, endT: 10 }, { ...PLACE, endT: 8 }, { ...PLACE, database: 'db2' }]) {
       expect(refusal(() => codec.decode(sealed.bytes, { name: NAME, place })).message).toContain(
-        `is sealed for db1 t=5..7 but stored as ${place.database} t=${place.startT}..${place.endT}: a segment copied from another place is refused`,
+        `is sealed for "db1" t=5..7, but is stored as "${place.database}" t=${place.startT}..${place.endT}`,
       );
     }
     // Rewriting the clear header to claim the other range (same length, canonical) fails authentication.
@@ -118,7 +118,7 @@ describe('a sealed segment', () => {
     // A clear segment is held to its place too.
     const clear = encodeSegment(sampleInput()).bytes;
     expect(refusal(() => clearCodec.decode(clear, { name: NAME, place: { ...PLACE, startT: 8, endT: 10 } })).message).toContain(
-      'holds db1 t=5..7 but is stored as db1 t=8..10',
+      'holds "db1" t=5..7, but is stored as "db1" t=8..10',
     );
   });
 
