@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LibraryWorkload } from '../src/cli/workload';
+import { LibraryWorkload } from '../src/workload';
 import { openDatabase } from '../src/db/open';
 import { ConsumerService, ProducerService } from '../src/queue';
 import { openDirectoryStore } from '../src/stores/directory';

@@ -1,6 +1,6 @@
 // Shared by the benchmarks: a cached source database and small printing helpers.
 import pg from 'pg';
-import { LibraryWorkload } from '../src/cli/workload';
+import { LibraryWorkload } from '../src/workload';
 import { openDatabase } from '../src/db/open';
 import type { Database } from '../src/db/types';
 

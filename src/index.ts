@@ -68,5 +68,5 @@ export * from './idmap';
 export * from './restore';
 export * from './queue';
 export * from './metrics';
-export { LibraryWorkload, type WorkloadOptions } from './cli/workload';
+export { LibraryWorkload, type WorkloadOptions } from './workload';
 export type { Logger } from './logger';

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibraryWorkload } from '../../src/cli/workload';
+import { LibraryWorkload } from '../../src/workload';
 import { openDatabase } from '../../src/db/open';
 import { segmentKey } from '../../src/stores/keys';
 import { startTxclone, txclone, until, type RunResult } from './support';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LibraryWorkload } from '../../src/cli/workload';
+import { LibraryWorkload } from '../../src/workload';
 import { openDatabase } from '../../src/db/open';
 import { readPosition } from '../../src/restore/bookkeeping';
 import { freshPostgresUrl } from '../support/postgres';

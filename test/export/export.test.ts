@@ -2,7 +2,7 @@
 // exportAll follow the store's head, pacing slows them, bad input is refused before
 // anything is read, and a segment carries the schema and idents a restore needs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibraryWorkload } from '../../src/cli/workload';
+import { LibraryWorkload } from '../../src/workload';
 import type { Attribute, Database, EntityId } from '../../src/db/types';
 import { backup, exportAll, exportNext, exportRange, repair, type ExportedSegment } from '../../src/segment/export';
 import { decodeSegment } from '../../src/segment/format';

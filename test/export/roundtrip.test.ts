@@ -2,7 +2,7 @@
 // log datom for datom, with the same JS types, contiguous from t=1 to the basis.
 import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
-import { LibraryWorkload } from '../../src/cli/workload';
+import { LibraryWorkload } from '../../src/workload';
 import type { TxOp } from '../../src/db/types';
 import { exportAll, exportNext, exportRange, type ExportedSegment } from '../../src/segment/export';
 import { openMemoryStore } from '../../src/stores';

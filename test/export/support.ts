@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { expect } from 'vitest';
-import { LibraryWorkload } from '../../src/cli/workload';
+import { LibraryWorkload } from '../../src/workload';
 import { DatomDatabase } from '../../src/db/datom-db';
 import { PGliteDriver, createPGlite } from '../../src/db/sql/pglite';
 import type { Database, Transaction } from '../../src/db/types';

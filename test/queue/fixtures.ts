@@ -1,7 +1,7 @@
 // What the queue tests share: real databases, a real store, services closed after each test.
 import type { PGlite } from '@electric-sql/pglite';
 import { expect } from 'vitest';
-import { LibraryWorkload } from '../../src/cli/workload';
+import { LibraryWorkload } from '../../src/workload';
 import { DatomDatabase } from '../../src/db/datom-db';
 import { PGliteDriver, createPGlite } from '../../src/db/sql/pglite';
 import type { Database } from '../../src/db/types';

@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import type { DatomDatabaseOptions } from '../../src/db/datom-db';
 import { openDatabase } from '../../src/db/open';
 import type { Database } from '../../src/db/types';
-import { LibraryWorkload } from '../../src/cli/workload';
+import { LibraryWorkload } from '../../src/workload';
 import { exportRange } from '../../src/segment/export';
 import { compareReplica, type CompareOptions } from '../../src/restore/compare';
 import { openDirectoryStore } from '../../src/stores/directory';

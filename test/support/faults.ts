@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { prng } from '../../src/cli/workload';
+import { prng } from '../../src/workload';
 
 export type FaultKind = 'internalError' | 'slowDown' | 'dropBefore' | 'dropAfter';
 

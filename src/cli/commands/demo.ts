@@ -16,7 +16,7 @@ import { openDirectoryStore } from '../../stores/directory';
 import { CliFailure, EXIT_USAGE, defineCommand, parseIntegerOption } from '../command';
 import type { CliContext } from '../context';
 import { startProgress } from '../progress';
-import { LibraryWorkload } from '../workload';
+import { LibraryWorkload } from '../../workload';
 
 const MARKER = '.txclone-demo';
 const DB = 'library';

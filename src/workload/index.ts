@@ -1,0 +1,1 @@
+export { LibraryWorkload, prng, SCHEMA_STAGES, type WorkloadOptions } from './library';
