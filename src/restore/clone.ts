@@ -7,9 +7,9 @@ import type { Database, Transaction } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentCodec } from '../segment/codec';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
-import { SegmentGapError } from './errors';
 import { replicaPosition } from './position';
 import type { RestoreProgress, RestoreResult, RestoreTotals, StepOptions } from './restore';
+import { gapError, stepUntilCaughtUp } from './steps';
 import { SegmentReader, type LoadedSegment } from './segments';
 
 export interface CloneRestoreOptions {
@@ -76,12 +76,7 @@ export class CloneRestorer {
     if (!segment) return idle(false);
     const { info } = segment;
     if (info.startT > from + 1) {
-      throw new SegmentGapError(
-        `store ${this.store.location} db ${this.db}: no segment holds t=${from + 1} (the next segment starts at t=${info.startT}); ` +
-          `restore stops at the gap: run 'txclone repair' on the producer side`,
-        from + 1,
-        info.startT - 1,
-      );
+      throw gapError(this.store, this.db, from, info);
     }
     const bulk = loading || (from === 0 && (await this.farBehind(from)));
     const loaded = await segment.load();
@@ -107,21 +102,7 @@ export class CloneRestorer {
 
   /** Applies segments until caught up (or the until bound is reached). */
   async all(signal?: AbortSignal): Promise<RestoreTotals> {
-    let first: number | null = null;
-    const totals = { segments: 0, transactions: 0, datoms: 0 };
-    for (;;) {
-      signal?.throwIfAborted();
-      const result = await this.next({ signal });
-      first ??= result.fromT;
-      if (result.status === 'restored') {
-        totals.segments++;
-        totals.transactions += result.transactions;
-        totals.datoms += result.datoms;
-      }
-      if (result.status === 'caught-up' || result.untilReached) {
-        return { fromT: first, toT: result.toT, ...totals, untilReached: result.untilReached, idMap: null };
-      }
-    }
+    return stepUntilCaughtUp((options) => this.next(options), () => null, signal);
   }
 
   stats(): null {

@@ -8,6 +8,7 @@ import type { SegmentCodec } from '../segment/codec';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { LAST_SOURCE_TRANSACTION, advanceOp, installOps, readPosition, type TargetPosition } from './bookkeeping';
 import { ForeignWriteError, ReplicaDivergedError, SegmentGapError } from './errors';
+import { gapError, stepUntilCaughtUp } from './steps';
 import { SegmentReader, type LoadedSegment } from './segments';
 import { referencedIds, tempidFor, translateTx, type Rewrite, type SourceSchema, type TranslateOptions } from './translate';
 
@@ -130,12 +131,7 @@ export class Restorer {
     if (!segment) return idle(false);
     const { info } = segment;
     if (info.startT > from + 1) {
-      throw new SegmentGapError(
-        `store ${this.store.location} db ${this.db}: no segment holds t=${from + 1} (the next segment starts at t=${info.startT}); ` +
-          `restore stops at the gap: run 'txclone repair' on the producer side`,
-        from + 1,
-        info.startT - 1,
-      );
+      throw gapError(this.store, this.db, from, info);
     }
     const loaded = await segment.load();
     const started = Date.now();
@@ -167,21 +163,7 @@ export class Restorer {
 
   /** Applies segments until caught up (or the until bound is reached). */
   async all(signal?: AbortSignal): Promise<RestoreTotals> {
-    let first: number | null = null;
-    const totals = { segments: 0, transactions: 0, datoms: 0 };
-    for (;;) {
-      signal?.throwIfAborted();
-      const result = await this.next({ signal });
-      first ??= result.fromT;
-      if (result.status === 'restored') {
-        totals.segments++;
-        totals.transactions += result.transactions;
-        totals.datoms += result.datoms;
-      }
-      if (result.status === 'caught-up' || result.untilReached) {
-        return { fromT: first, toT: result.toT, ...totals, untilReached: result.untilReached, idMap: this.idMap.stats() };
-      }
-    }
+    return stepUntilCaughtUp((options) => this.next(options), () => this.idMap.stats(), signal);
   }
 
   stats(): IdMapStats {
