@@ -136,7 +136,7 @@ export class Migration {
     this.logger = options.logger ?? silentLogger;
     this.journal = new Journal({ store: options.store, db: options.db, migration: this.id, by: this.by });
     this.inbox = new ControlInbox(options.store, options.db, this.id);
-    this.router = new Router({ ...options.router, databases: { [sourceName]: options.source, [targetName]: options.target } });
+    this.router = new Router({ ...options.router, databases: { [sourceName]: options.source, [targetName]: options.target }, store: options.store, db: options.db });
     this.ended = new Promise((resolve, reject) => {
       this.resolveEnded = resolve;
       this.rejectEnded = reject;

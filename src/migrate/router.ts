@@ -10,6 +10,8 @@ import { sleep } from '../sleep';
 import type { SegmentStore } from '../stores/types';
 import { MigrationError } from './errors';
 import { isFencedError, isReadOnlyCloneError, type DatabaseRole } from './port';
+import { latestMigration } from './registry';
+import { primaryIn } from './states';
 
 export interface RouterOptions {
   /** The databases writes may go to, by the names the migration gives them. */
@@ -25,6 +27,8 @@ export interface RouterOptions {
   readonly flushBatch?: number;
   /** How often an idle router reads roles to notice a cutover (ms); 0: only when a write is refused. Default 1,000. */
   readonly watchMs?: number;
+  /** Called for every write a database accepted, with its name, before the caller hears of it. */
+  readonly onAccepted?: (database: string, report: TxReport) => void;
   readonly logger?: Logger;
 }
 
@@ -129,7 +133,10 @@ export class Router extends EventEmitter<RouterEvents> {
     this.databases
       .get(name)!
       .transact(p.ops, p.options)
-      .then(p.resolve, (err: unknown) => {
+      .then((report) => {
+        this.options.onAccepted?.(name, report);
+        p.resolve(report);
+      }, (err: unknown) => {
         if (isFencedError(err) || isReadOnlyCloneError(err)) {
           if (isFencedError(err)) this.lastFence = { migration: err.migration, newPrimary: err.newPrimary };
           this.logger.info({ database: name, seq: p.seq, error: (err as Error).message }, 'write refused by a fence; holding writes');
@@ -194,7 +201,7 @@ export class Router extends EventEmitter<RouterEvents> {
       try {
         const reports = await database.transactBatch(requests);
         this.held.splice(0, batch.length);
-        batch.forEach((p, i) => p.resolve(reports[i]!));
+        batch.forEach((p, i) => this.accept(name, p, reports[i]!));
         sent += batch.length;
       } catch (err) {
         if (isFencedError(err) || isReadOnlyCloneError(err)) {
@@ -210,7 +217,7 @@ export class Router extends EventEmitter<RouterEvents> {
             (err as unknown as { batchIndex: number }).batchIndex = 0;
             batch[0]!.reject(err);
           } else {
-            await this.flushPrefix(database, index);
+            await this.flushPrefix(name, database, index);
             sent += index;
           }
           continue;
@@ -223,11 +230,16 @@ export class Router extends EventEmitter<RouterEvents> {
     return { sent, refused: false };
   }
 
-  private async flushPrefix(database: Database, count: number): Promise<void> {
+  private async flushPrefix(name: string, database: Database, count: number): Promise<void> {
     const batch = this.held.slice(0, count);
     const reports = await database.transactBatch(batch.map((p) => ({ ops: p.ops, ...(p.options?.txInstant ? { txInstant: p.options.txInstant } : {}) })));
     this.held.splice(0, count);
-    batch.forEach((p, i) => p.resolve(reports[i]!));
+    batch.forEach((p, i) => this.accept(name, p, reports[i]!));
+  }
+
+  private accept(name: string, p: Pending, report: TxReport): void {
+    this.options.onAccepted?.(name, report);
+    p.resolve(report);
   }
 
   /** Fails writes held past holdTimeoutMs with the fence's error. */
@@ -269,10 +281,19 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /**
    * Several unfenced primaries: before a migration's copy starts its target is an empty
-   * primary. The one with transactions wins; failing that, the migration journal decides.
+   * primary. The migration journal decides when the router knows it; else the one with
+   * transactions.
    */
   private async choose(names: string[]): Promise<string> {
     if (this.currentName !== null && names.includes(this.currentName)) return this.currentName;
+    if (this.options.store && this.options.db) {
+      const newest = await latestMigration(this.options.store, this.options.db);
+      const entry = newest?.entry;
+      if (entry) {
+        const name = entry[primaryIn(entry.state)];
+        if (names.includes(name)) return name;
+      }
+    }
     const bases = await Promise.all(names.map(async (name) => ({ name, basisT: await this.databases.get(name)!.basisT() })));
     const nonEmpty = bases.filter((b) => b.basisT > 0);
     if (nonEmpty.length === 1) return nonEmpty[0]!.name;
