@@ -6,8 +6,9 @@ import { z } from 'zod';
 import { RecordConflictError } from '../stores/errors';
 import type { SegmentStore } from '../stores/types';
 import { sleep } from '../sleep';
-import { MigrationError } from './errors';
-import { migrationPrefix } from './journal';
+import { MigrationError, MigrationStateError } from './errors';
+import { Journal, migrationPrefix } from './journal';
+import { isTerminal } from './states';
 
 export type ControlAction = 'cutover' | 'abort' | 'rollback' | 'finish';
 export const CONTROL_ACTIONS: readonly ControlAction[] = ['cutover', 'abort', 'rollback', 'finish'];
@@ -93,6 +94,12 @@ export interface SendOptions {
 /** Another process's side: sends a request and waits for the coordinator's reply. */
 export async function sendControl(store: SegmentStore, db: string, id: string, action: ControlAction, options: SendOptions): Promise<ControlReply> {
   const { requests, replies } = names(id);
+  const latest = await new Journal({ store, db, migration: id, by: options.by }).latest();
+  if (latest === null) throw new MigrationStateError(`there is no migration ${id} of database ${db} in ${store.location}`);
+  if (isTerminal(latest.state)) {
+    const undo = action === 'rollback' && latest.state === 'finished' ? ': a rollback is no longer possible' : `: ${action} is not possible any more`;
+    throw new MigrationStateError(`migration ${id} is ${latest.state} (at ${latest.at.toISOString()})${undo}`);
+  }
   const timeoutMs = options.timeoutMs ?? 60_000;
   const now = new Date();
   const expires = new Date(now.getTime() + timeoutMs);
