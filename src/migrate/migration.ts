@@ -361,20 +361,25 @@ export class Migration {
     }
     const primary = this.sides[primaryIn(this.state)];
     const clone = this.other(primary);
-    const budget = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.settings.stepMs)]);
-    let moved = false;
-    while (!budget.aborted) {
-      const segment = await exportNext(primary.database, this.store, this.db, this.exportOptions());
-      if (segment === null) break;
-      moved = true;
-    }
-    const restorer = this.restorerOf(clone);
-    const restoreBudget = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.settings.stepMs)]);
-    while (!restoreBudget.aborted) {
-      const result = await restorer.next({ signal: restoreBudget });
-      if (result.transactions > 0) moved = true;
-      if (result.status === 'caught-up') break;
-    }
+    // Export and restore overlap: the clone applies one segment while the next is written.
+    const budget = () => AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.settings.stepMs)]);
+    const exporting = async (signal: AbortSignal): Promise<boolean> => {
+      let exported = false;
+      while (!signal.aborted && (await exportNext(primary.database, this.store, this.db, this.exportOptions())) !== null) exported = true;
+      return exported;
+    };
+    const restoring = async (signal: AbortSignal): Promise<boolean> => {
+      const restorer = this.restorerOf(clone);
+      let restored = false;
+      while (!signal.aborted) {
+        const result = await restorer.next({ signal });
+        if (result.transactions > 0) restored = true;
+        if (result.status === 'caught-up') break;
+      }
+      return restored;
+    };
+    const [exported, restored] = await Promise.all([exporting(budget()), restoring(budget())]);
+    const moved = exported || restored;
     const [primaryT, cloneT, cloneRole] = await Promise.all([primary.database.basisT(), clone.database.basisT(), clone.database.role()]);
     this.lag = Math.max(0, primaryT - cloneT);
     this.loading = cloneRole.loading;

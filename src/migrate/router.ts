@@ -186,7 +186,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.closing.signal.aborted) return;
     this.holding = false;
     const to = this.currentName;
-    if (to !== null && to !== from) {
+    if (from !== null && to !== null && to !== from) {
       this.emit('cutover', { from, to, migration: this.lastFence?.migration ?? null, heldWrites: sent });
     }
   }
