@@ -371,8 +371,10 @@ export class Migration {
     const restoring = async (signal: AbortSignal): Promise<boolean> => {
       const restorer = this.restorerOf(clone);
       let restored = false;
+      // The budget is checked between segments only: a segment is bounded work (maxTxns), and a
+      // signal passed in would stop a step before its first batch once the budget is spent.
       while (!signal.aborted) {
-        const result = await restorer.next({ signal });
+        const result = await restorer.next({ signal: this.closing.signal });
         if (result.transactions > 0) restored = true;
         if (result.status === 'caught-up') break;
       }

@@ -67,7 +67,7 @@ describe('live migration, PostgreSQL to PostgreSQL, writers in two processes', (
     expect(writers.flatMap((w) => w.errors)).toEqual([]);
     expect(acks.some((a) => a.db === 'old') && acks.some((a) => a.db === 'new')).toBe(true);
 
-    await checkAcks(acks, target, [{ t: cut.t, from: 'old', to: 'new' }]);
+    await checkAcks(acks, target, 'old', [{ t: cut.t, from: 'old', to: 'new' }]);
     // Ids stored before the cutover name the same entities after it.
     for (const ack of before.slice(-50)) expect(await target.entity(ack.e)).toMatchObject({ ':writer/key': ack.key, ':writer/seq': ack.seq });
     // The old source follows the new primary through the store, streamed in reverse.
@@ -108,7 +108,7 @@ describe('live migration, PostgreSQL to PostgreSQL, writers in two processes', (
     expect(writers.flatMap((w) => w.errors)).toEqual([]);
     const acks = writers.flatMap((w) => w.acks);
     expect(new Set(acks.map((a) => a.db))).toEqual(new Set(['a', 'b']));
-    await checkAcks(acks, source, [
+    await checkAcks(acks, source, 'a', [
       { t: there.t, from: 'a', to: 'b' },
       { t: back.t, from: 'b', to: 'a' },
     ]);
@@ -154,7 +154,7 @@ describe('live migration, PGlite to PostgreSQL, one process', () => {
     stop = true;
     await Promise.all(loops);
     expect(cutovers).toEqual(['src->tgt']);
-    await checkAcks(acks, target, [{ t: cut.t, from: 'src', to: 'tgt' }]);
+    await checkAcks(acks, target, 'src', [{ t: cut.t, from: 'src', to: 'tgt' }]);
     expect(acks.filter((a) => a.t > cut.t).length).toBeGreaterThan(0);
     await migration.finish();
   });
@@ -185,7 +185,7 @@ describe('cutover timeout and bad input', () => {
     expect(writer.acks.slice(ackedBefore).every((a) => a.db === 's')).toBe(true);
     await writer.stop();
     expect(writer.errors).toEqual([]);
-    await checkAcks(writer.acks, source, []);
+    await checkAcks(writer.acks, source, 's', []);
     const journal = await (await import('../../src/migrate')).listMigrations(store, 'lib');
     expect(journal.map((c) => c.migration)).toEqual(['too-slow']);
   });

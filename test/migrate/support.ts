@@ -95,6 +95,8 @@ export function startWriter(args: { databases: Record<string, string>; store: st
 export async function checkAcks(
   acks: readonly Ack[],
   final: Database,
+  /** The database that accepted writes first. */
+  initial: string,
   fences: readonly { t: number; from: string; to: string }[],
 ): Promise<void> {
   expect(acks.length).toBeGreaterThan(0);
@@ -125,7 +127,7 @@ export async function checkAcks(
     spans.push({ from: start, to: fence.t, db: fence.from });
     start = fence.t;
   }
-  spans.push({ from: start, to: Number.POSITIVE_INFINITY, db: fences.length ? fences[fences.length - 1]!.to : '' });
+  spans.push({ from: start, to: Number.POSITIVE_INFINITY, db: fences.length ? fences[fences.length - 1]!.to : initial });
   for (const ack of acks) {
     const span = spans.find((s) => ack.t > s.from && ack.t <= s.to)!;
     expect(ack.db, `write ${ack.key} at t=${ack.t}`).toBe(span.db);
