@@ -70,6 +70,8 @@ interface SideHandle {
 }
 
 const DEFAULTS = { readyLag: 100, cutoverTimeout: 5_000, stepMs: 250, intervalMs: 100, requestPollMs: 500, maxTxns: 1_000 };
+/** How long a cutover or rollback keeps streaming to bring the lag under readyLag before it gives up (ms). */
+const CATCH_UP_MS = 10_000;
 /** How often the streamed tail's log digests are compared while following (ms). */
 const VERIFY_EVERY_MS = 1_000;
 
@@ -418,14 +420,17 @@ export class Migration {
     const state = this.state;
     const allowed: readonly MigrationState[] = direction === 'cutover' ? ['streaming', 'unfenced', 'rolled-back'] : ['cut-over', 'rollback-unfenced'];
     if (!allowed.includes(state)) throw new MigrationStateError(this.refusal(direction, state));
-    await this.step();
+    // Catch up first: with writers running the lag moves from step to step.
+    const catchUpUntil = Date.now() + CATCH_UP_MS;
+    do await this.step();
+    while ((this.lag > this.settings.readyLag || this.loading) && Date.now() < catchUpUntil && !this.closing.signal.aborted);
     const from = this.sides[primaryIn(state)];
     const to = this.other(from);
     if (this.lag > this.settings.readyLag || this.loading) {
       throw new MigrationStateError(
         `migration ${this.id} is not ready for a ${direction}: ${to.name} is ${this.lag} transactions behind ${from.name}` +
           (this.loading ? ' and still building its indexes' : '') +
-          ` (ready at ${this.settings.readyLag} or fewer)`,
+          ` after ${CATCH_UP_MS / 1000} s of catching up (ready at ${this.settings.readyLag} or fewer)`,
       );
     }
     const fencedState = direction === 'cutover' ? 'fenced' : 'rollback-fenced';

@@ -110,7 +110,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Sends a transaction to the current primary; held while a fence is up, then sent on in arrival order. */
   transact(ops: readonly TxOp[], options?: TransactOptions): Promise<TxReport> {
-    this.assertOpen();
+    if (this.closing.signal.aborted) return Promise.reject(new MigrationError('the router is closed'));
     return new Promise<TxReport>((resolve, reject) => {
       const pending: Pending = { seq: ++this.arrivals, ops, options, heldSince: 0, resolve, reject };
       if (this.holding || this.held.length > 0 || this.currentName === null) this.hold(pending);

@@ -1,6 +1,6 @@
 // Live migration end to end, against real databases: writers in other processes go through
 // their own routers while a migration copies, streams, cuts over (and rolls back).
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { openDatabase } from '../../src/db/open';
 import type { Database } from '../../src/db/types';
 import { liveMigrate, MigrationStateError, type Migration } from '../../src/migrate';
@@ -40,7 +40,7 @@ describe('live migration, PostgreSQL to PostgreSQL, writers in two processes', (
     const store = openDirectoryStore({ path: storeDir });
     opened.push(store);
 
-    const migration = await liveMigrate({ source, target, store, db: 'lib', id: 'move-1', names: { source: 'old', target: 'new' }, readyLag: 20, stepMs: 100, intervalMs: 20 });
+    const migration = await liveMigrate({ source, target, store, db: 'lib', id: 'move-1', names: { source: 'old', target: 'new' }, readyLag: 100, stepMs: 100, intervalMs: 20 });
     opened.push(migration);
     const databases = { old: sourceUrl, new: targetUrl };
     const writers = ['p1', 'p2'].map((name) => startWriter({ databases, store: storeDir, db: 'lib', name, rate: 100, loops: 4 }));
@@ -92,7 +92,7 @@ describe('live migration, PostgreSQL to PostgreSQL, writers in two processes', (
     const target = await open(targetUrl);
     const store = openDirectoryStore({ path: storeDir });
     opened.push(store);
-    const migration = await liveMigrate({ source, target, store, db: 'lib', id: 'there-and-back', names: { source: 'a', target: 'b' }, readyLag: 20, stepMs: 100, intervalMs: 20 });
+    const migration = await liveMigrate({ source, target, store, db: 'lib', id: 'there-and-back', names: { source: 'a', target: 'b' }, readyLag: 100, stepMs: 100, intervalMs: 20 });
     opened.push(migration);
     const writers = ['p1', 'p2'].map((name) => startWriter({ databases: { a: sourceUrl, b: targetUrl }, store: storeDir, db: 'lib', name, rate: 100, loops: 4 }));
     await Promise.all(writers.map((w) => w.started));
@@ -122,37 +122,51 @@ describe('live migration, PostgreSQL to PostgreSQL, writers in two processes', (
 
 describe('live migration, PGlite to PostgreSQL, one process', () => {
   test('writes through migration.router across the cutover; the fence refuses a direct write', async () => {
+    const started = Date.now();
+    const lap = (what: string) => console.log(`pglite test: ${what} at ${Date.now() - started} ms`);
     const dir = await tempDir('migrate-pglite');
     const source = await open(`pglite:${dir}/app`);
-    await seedSource(source, 500);
+    await seedSource(source, 200);
+    lap('seeded');
     const target = await open(await freshPostgresUrl());
     const store = openDirectoryStore({ path: `${dir}/store` });
     opened.push(store);
     const acceptedBy = new WeakMap<object, string>();
     const migration = await liveMigrate({
-      source, target, store, db: 'app', id: 'to-postgres', names: { source: 'src', target: 'tgt' }, readyLag: 10, stepMs: 100, intervalMs: 20,
+      source, target, store, db: 'app', id: 'to-postgres', names: { source: 'src', target: 'tgt' }, readyLag: 50, stepMs: 100, intervalMs: 20,
       router: { onAccepted: (name, report) => acceptedBy.set(report, name) },
     });
     opened.push(migration);
     const acks: Ack[] = [];
     const cutovers: string[] = [];
+    const failures: unknown[] = [];
     let stop = false;
     migration.router.on('cutover', (e) => cutovers.push(`${e.from}->${e.to}`));
+    onTestFinished(() => {
+      stop = true;
+    });
     const loops = [0, 1].map(async (loop) => {
       for (let seq = 0; !stop; seq++) {
         const key = `w-${loop}-${seq}`;
-        const report = await migration.router.transact([{ ':db/id': 'w', ':writer/key': key, ':writer/seq': seq }]);
+        const report = await migration.router.transact([{ ':db/id': 'w', ':writer/key': key, ':writer/seq': seq }]).catch((err: unknown) => {
+          if (!stop) failures.push(err);
+          return null;
+        });
+        if (report === null) break;
         acks.push({ type: 'ack', key, loop, seq, t: report.t, e: report.tempids.w!, db: acceptedBy.get(report)!, at: Date.now(), waited: 0 });
-        await sleep(10);
+        await sleep(25);
       }
     });
     await migration.waitReady();
+    lap('ready');
     const cut = await migration.cutover();
+    lap('cut over');
     // The fence lives in the database: a writer that does not use a router is refused too.
     await expect(source.transact([{ ':writer/key': 'direct' }])).rejects.toMatchObject({ name: 'ReadOnlyCloneError' });
     await sleep(500);
     stop = true;
     await Promise.all(loops);
+    expect(failures).toEqual([]);
     expect(cutovers).toEqual(['src->tgt']);
     await checkAcks(acks, target, 'src', [{ t: cut.t, from: 'src', to: 'tgt' }]);
     expect(acks.filter((a) => a.t > cut.t).length).toBeGreaterThan(0);
