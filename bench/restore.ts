@@ -53,7 +53,7 @@ async function restoreInto(kind: string, storeDir: string): Promise<ChildResult>
     const restorer = new Restorer(target, store, 'bench', { batchTxns: argNumber('batch-txns', 500), batchDatoms: 20_000 });
     const totals = await restorer.all();
     const ms = Date.now() - started;
-    const s = totals.idMap;
+    const s = totals.idMap!;
     const resolved = s.hits + s.lookups + s.newAboveMark;
     return {
       kind,

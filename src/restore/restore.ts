@@ -76,7 +76,8 @@ export interface RestoreTotals {
   transactions: number;
   datoms: number;
   untilReached: boolean;
-  idMap: IdMapStats;
+  /** The id cache's figures (remap mode); null for a clone, which maps no ids. */
+  idMap: IdMapStats | null;
 }
 
 /** Restores one target from one source's segments; keeps its id cache between steps. */
@@ -413,16 +414,6 @@ export class ConcurrentRestoreError extends Error {
   override name = 'ConcurrentRestoreError';
 }
 
-
-/** Applies the rest of the segment holding the target's next transaction. */
-export async function restoreNext(target: Database, store: SegmentStore, db: string, options: RestoreOptions = {}): Promise<RestoreResult> {
-  return new Restorer(target, store, db, options).next();
-}
-
-/** Applies segments until the target has caught up with the store (or reached until). */
-export async function restoreAll(target: Database, store: SegmentStore, db: string, options: RestoreOptions & { signal?: AbortSignal } = {}): Promise<RestoreTotals> {
-  return new Restorer(target, store, db, options).all(options.signal);
-}
 
 function changesIdents(tx: Transaction, schema: SourceSchema): boolean {
   return tx.datoms.some(([, a]) => schema.attributes.get(a)?.ident === ':db/ident');

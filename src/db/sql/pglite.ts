@@ -58,6 +58,10 @@ export class PGliteDriver implements SqlDriver {
       if (!this.owned) await tx.exec(`set local search_path to ${quoteIdent(this.schema)}`);
       return fn({
         query: async <R>(sql: string, params?: readonly unknown[]) => (await tx.query<R>(sql, params as unknown[])).rows,
+        // PGlite reads COPY input from a blob it names /dev/blob.
+        copyFrom: async (sql: string, data: string) => {
+          await tx.query(sql.replace(/from stdin$/i, `from '/dev/blob'`), [], { blob: new Blob([data]) });
+        },
       });
     });
   }
