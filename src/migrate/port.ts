@@ -1,30 +1,13 @@
-// What a migration needs from the database port beyond replication: roles, the fence,
-// promotion and log digests (src/db), and a clone-mode restorer (src/restore).
+// What a migration needs from src/db (roles, the fence, promotion, log digests, all on the
+// Database port) and from src/restore (a clone-mode restorer), in the shapes it uses them.
+import { DatabaseFencedError, ReadOnlyCloneError } from '../db/errors';
 import type { Database } from '../db/types';
 import type { SegmentStore } from '../stores/types';
 
-/** A migration's fence: names only, never credentials. */
-export interface Fence {
-  migration: string;
-  newPrimary: string;
-}
+export type { DatabaseRole, Fence } from '../db/roles';
 
-export interface DatabaseRole {
-  role: 'primary' | 'clone';
-  cloneOf: string | null;
-  loading: boolean;
-  fence: Fence | null;
-}
-
-/** A database a migration can move: the port plus roles. */
-export interface MigratableDatabase extends Database {
-  role(): Promise<DatabaseRole>;
-  fence(fence: Fence): Promise<number>;
-  unfence(migration: string): Promise<void>;
-  promote(): Promise<void>;
-  demote(cloneOf: string, migration: string): Promise<void>;
-  logDigest(fromT: number, toT: number): Promise<string>;
-}
+/** A database a migration can move: the port, which carries roles. */
+export type MigratableDatabase = Database;
 
 /** One step of a clone restore, as src/restore's restorers take it. */
 export interface CloneStep {
@@ -47,11 +30,11 @@ export interface CloneRestorer {
 export type CloneRestorerFactory = (target: Database, store: SegmentStore, db: string) => CloneRestorer;
 
 /** A transaction refused because a migration fenced the database (retryable against the new primary). */
-export function isFencedError(err: unknown): err is Error & { migration: string; newPrimary: string } {
-  return err instanceof Error && err.name === 'DatabaseFencedError';
+export function isFencedError(err: unknown): err is DatabaseFencedError {
+  return err instanceof DatabaseFencedError;
 }
 
 /** A transaction refused because the database is a clone (it was demoted, or never promoted). */
-export function isReadOnlyCloneError(err: unknown): err is Error {
-  return err instanceof Error && err.name === 'ReadOnlyCloneError';
+export function isReadOnlyCloneError(err: unknown): err is ReadOnlyCloneError {
+  return err instanceof ReadOnlyCloneError;
 }

@@ -304,7 +304,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private async roles(): Promise<{ name: string; role: DatabaseRole }[]> {
     return Promise.all(
-      [...this.databases].map(async ([name, database]) => ({ name, role: await (database as unknown as { role(): Promise<DatabaseRole> }).role() })),
+      [...this.databases].map(async ([name, database]) => ({ name, role: await database.role() })),
     );
   }
 
