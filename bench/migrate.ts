@@ -107,8 +107,10 @@ async function pause(options: { rate: number; seconds: number; writers: number }
     const all = results.flatMap((r) => r.samples);
     const during = all.filter(([sent, ms]) => sent + ms >= cutStarted && sent <= cutEnded).map(([, ms]) => ms);
     const failures = results.reduce((n, r) => n + r.failures, 0);
+    const span = Math.max(...all.map(([sent, ms]) => sent + ms)) - Math.min(...all.map(([sent]) => sent));
+    const achieved = Math.round((all.length * 1000) / span);
     console.log(
-      `cutover pause at ${options.rate} tx/s from ${options.writers} writer processes (fence up ${cut.fencedMs} ms, cutover call ${cutEnded - cutStarted} ms): ` +
+      `cutover pause at ${options.rate} tx/s (achieved ${achieved}) from ${options.writers} writer processes (fence up ${cut.fencedMs} ms, cutover call ${cutEnded - cutStarted} ms): ` +
         `writes in flight during the cutover: ${during.length}, ${percentiles(during)}; all ${all.length} writes: ${percentiles(all.map(([, ms]) => ms))}; failed writes: ${failures}`,
     );
     await migration.finish();

@@ -43,6 +43,11 @@ test('migrate start | status | cutover | finish, PGlite to PostgreSQL; bad input
   expect(finish.code, finish.stderr).toBe(0);
   expect(await run.exited).toBe(0);
   expect(run.output()).toMatch(/finished/);
+  const after = await txclone(['migrate', 'status', ...common, '--source', sourceUrl, '--target', targetUrl]);
+  expect(after.stdout).toMatch(/migration to-pg of app: finished/);
+  expect(after.stdout).toMatch(/^ +\d+ \S+ cut-over +t=\d+/m);
+  expect(after.stdout).toMatch(/^source: t=\d+, clone of app$/m);
+  expect(after.stdout).toMatch(/^target: t=\d+, primary$/m);
   const rollback = await txclone(['migrate', 'rollback', ...common, '--timeout', '1000']);
   expect(rollback.code).toBe(1);
   expect(rollback.stderr).toMatch(/migration to-pg is finished \(at .*\): a rollback is no longer possible/);

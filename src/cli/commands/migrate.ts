@@ -4,6 +4,7 @@ import os from 'node:os';
 import { Command } from 'commander';
 import { liveMigrate } from '../../migrate/migration';
 import type { MigrationStatus } from '../../migrate/status';
+import { describeRole, type DatabaseRole } from '../../db/roles';
 import { sendControl, type ControlAction } from '../../migrate/control';
 import { Journal, type JournalEntry } from '../../migrate/journal';
 import { MigrationError } from '../../migrate/errors';
@@ -135,10 +136,10 @@ export function registerMigrateCommand(program: Command): void {
   defineCommand(
     migrate
       .command('status')
-      .description("a migration's journal, and with --source/--target where both databases are")
+      .description("a migration's journal, and with --source and --target where both databases are (basis t, role)")
       .option('--id <id>', 'the migration (default: the newest of --db)')
       .option('--json', 'print JSON'),
-    ['store', 'db', 'logLevel'],
+    ['store', 'db', 'source', 'target', 'logLevel'],
     async (ctx, options) => {
       const store = ctx.store();
       const id = await migrationId(ctx, options.id);
@@ -146,12 +147,20 @@ export function registerMigrateCommand(program: Command): void {
       const entries = await journal.entries();
       if (entries.length === 0) throw new CliFailure(`migrate status: no migration ${id} of ${ctx.db} in ${store.location}`);
       const latest = entries[entries.length - 1]!;
+      const databases: Record<string, { basisT: number; role: DatabaseRole }> = {};
+      for (const side of ['source', 'target'] as const) {
+        if (ctx.config[side] === undefined) continue;
+        const database = side === 'source' ? await ctx.source() : await ctx.target();
+        databases[side] = { basisT: await database.basisT(), role: await database.role() };
+      }
       if (options.json) {
-        console.log(JSON.stringify({ id, db: ctx.db, state: latest.state, journal: entries, migrations: (await listMigrations(store, ctx.db)).map((c) => c.migration) }, null, 2));
+        const migrations = (await listMigrations(store, ctx.db)).map((c) => c.migration);
+        console.log(JSON.stringify({ id, db: ctx.db, state: latest.state, journal: entries, migrations, databases }, null, 2));
         return 0;
       }
       console.log(`migration ${id} of ${ctx.db}: ${latest.state}; source ${latest.source}, target ${latest.target}`);
       for (const entry of entries) console.log(describeEntry(entry));
+      for (const [side, { basisT, role }] of Object.entries(databases)) console.log(`${side}: t=${basisT}, ${describeRole(role)}`);
       return 0;
     },
   );
