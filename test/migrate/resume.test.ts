@@ -8,7 +8,6 @@ import type { Database } from '../../src/db/types';
 import { Journal, liveMigrate } from '../../src/migrate';
 import { createRestorer } from '../../src/restore';
 import { openDirectoryStore } from '../../src/stores';
-import { sleep } from '../../src/sleep';
 import { startTxclone, txclone, until } from '../cli/support';
 import { freshPostgresUrl } from '../support/postgres';
 import { seedSource, tempDir } from './support';
@@ -82,7 +81,7 @@ describe('resume after the coordinator died inside a cutover', () => {
 });
 
 describe('SIGKILL of `txclone migrate start`, then the same command again', () => {
-  test('killed while copying, while streaming and around the cutover: resumes to one primary and equal logs', async () => {
+  test('killed while copying, while streaming, around the cutover and after it: resumes to one primary and equal logs', async () => {
     const dir = await tempDir('resume-cli');
     const [sourceUrl, targetUrl] = [await freshPostgresUrl(), await freshPostgresUrl()];
     const source = await open(sourceUrl);
@@ -116,8 +115,16 @@ describe('SIGKILL of `txclone migrate start`, then the same command again', () =
     await run.exited;
     const killedIn = await state();
 
-    // Resume: whatever the instant, one outcome.
-    const last = await txclone([...args, '--cutover-when-ready', '--finish-after-cutover'], {}, 180_000);
+    // 4. After the cutover, while the old source follows the new primary in reverse.
+    run = startTxclone([...args, '--cutover-when-ready']);
+    await until(async () => (await state()) === 'cut-over', 120_000, 'the cutover after the resume');
+    await target.transact([{ ':writer/key': 'on the new primary' }]);
+    await until(async () => (await source.basisT()) === (await target.basisT()), 60_000, 'the old source to follow');
+    run.child.kill('SIGKILL');
+    await run.exited;
+
+    // Resume: one outcome.
+    const last = await txclone([...args, '--finish-after-cutover'], {}, 180_000);
     expect(last.code, last.stdout + last.stderr).toBe(0);
     const entries = await journal.entries();
     expect(entries[entries.length - 1]!.state).toBe('finished');
@@ -128,6 +135,6 @@ describe('SIGKILL of `txclone migrate start`, then the same command again', () =
     expect(await target.basisT()).toBe(t);
     expect(await target.logDigest(1, t)).toBe(await source.logDigest(1, t));
     expect(await target.datomsAVET(':writer/key', 'while streaming')).toHaveLength(1);
-    await sleep(0);
+    expect(await source.datomsAVET(':writer/key', 'on the new primary')).toHaveLength(1);
   });
 });

@@ -8,6 +8,7 @@ import { describeRole, type DatabaseRole } from '../../db/roles';
 import { sendControl, type ControlAction } from '../../migrate/control';
 import { Journal, type JournalEntry } from '../../migrate/journal';
 import { MigrationError } from '../../migrate/errors';
+import { primaryIn } from '../../migrate/states';
 import { latestMigration, listMigrations } from '../../migrate/registry';
 import { CliFailure, EXIT_USAGE, defineCommand, parseIntegerOption } from '../command';
 import type { CliContext } from '../context';
@@ -112,13 +113,14 @@ export function registerMigrateCommand(program: Command): void {
       });
       console.log(`migration ${migration.id}: ${migration.state}; 'txclone migrate status|cutover|abort|rollback|finish --id ${migration.id}' from another terminal`);
       try {
-        if (options.cutoverWhenReady) {
+        // A resumed migration may have cut over already.
+        if (options.cutoverWhenReady && primaryIn(migration.state) === 'source') {
           const ready = await untilSignalOr(migration.waitReady());
           if ('signal' in ready) return 0;
           const result = await migration.cutover();
           console.log(`cut over at t=${result.t}: ${result.to} is the primary (writes waited ${result.fencedMs} ms)`);
-          if (options.finishAfterCutover) await migration.finish();
         }
+        if (options.finishAfterCutover && primaryIn(migration.state) === 'target') await migration.finish();
         const outcome = await untilSignalOr(migration.done());
         if ('signal' in outcome) {
           console.log(`migration ${migration.id} stopped in state ${migration.state}; run the same command again to resume it`);
