@@ -466,6 +466,7 @@ export class Migration {
     await this.append({ state: direction === 'cutover' ? 'cut-over' : 'rolled-back', t, reason: null });
     this.verifiedT = t;
     this.lag = 0;
+    await this.router.refresh().catch(() => undefined);
     this.logger.info({ migration: this.id, t, from: from.name, to: to.name, fencedMs }, `${direction} done`);
     return { t, from: from.name, to: to.name, fencedMs };
   }

@@ -108,6 +108,11 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
+  /** Reads the roles now and moves to the primary they name (a router in the coordinator's process is told at cutover). */
+  async refresh(): Promise<void> {
+    if (!this.closing.signal.aborted && !this.holding) await this.discover();
+  }
+
   /** Sends a transaction to the current primary; held while a fence is up, then sent on in arrival order. */
   transact(ops: readonly TxOp[], options?: TransactOptions): Promise<TxReport> {
     if (this.closing.signal.aborted) return Promise.reject(new MigrationError('the router is closed'));

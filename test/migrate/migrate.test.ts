@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { openDatabase } from '../../src/db/open';
 import type { Database } from '../../src/db/types';
-import { liveMigrate, MigrationStateError, type Migration } from '../../src/migrate';
+import { Journal, liveMigrate, MigrationStateError, type Migration } from '../../src/migrate';
 import { compareReplica, createRestorer } from '../../src/restore';
 import { openDirectoryStore, type SegmentStore } from '../../src/stores';
 import { sleep } from '../../src/sleep';
@@ -159,8 +159,10 @@ describe('live migration, PGlite to PostgreSQL, one process', () => {
     });
     await migration.waitReady();
     lap('ready');
+    expect((await migration.router.primary()).name).toBe('src');
     const cut = await migration.cutover();
     lap('cut over');
+    expect((await migration.router.primary()).name).toBe('tgt');
     // The fence lives in the database: a writer that does not use a router is refused too.
     await expect(source.transact([{ ':writer/key': 'direct' }])).rejects.toMatchObject({ name: 'ReadOnlyCloneError' });
     await sleep(500);
@@ -205,7 +207,10 @@ describe('cutover timeout and bad input', () => {
   });
 
   test('bad input: a target that is not empty, a second migration, a cutover before ready, abort after cutover, rollback after finish', async () => {
-    const [sourceUrl, targetUrl, otherUrl] = [await freshPostgresUrl(), await freshPostgresUrl(), await freshPostgresUrl()];
+    const [sourceUrl, plainTargetUrl, otherUrl] = [await freshPostgresUrl(), await freshPostgresUrl(), await freshPostgresUrl()];
+    // A password in the URL (the local server trusts any): it must appear nowhere in the store.
+    const targetUrl = plainTargetUrl.replace('postgres://postgres@', 'postgres://postgres:s3cret-pw@');
+    expect(targetUrl).toContain('s3cret-pw');
     const storeDir = await tempDir('migrate-store');
     const source = await open(sourceUrl);
     await seedSource(source, 3000);
@@ -237,5 +242,11 @@ describe('cutover timeout and bad input', () => {
     await migration.finish();
     await expect(migration.rollback()).rejects.toThrow(/is finished: a rollback is no longer possible/);
     await expect(liveMigrate({ source, target, store, db: 'lib', id: 'm1' })).rejects.toThrow(/migration m1 of lib finished at/);
+    const journal = await new Journal({ store, db: 'lib', migration: 'm1', by: 'test' }).entries();
+    expect(journal.map((e) => e.state)).toEqual(['copying', 'streaming', 'fenced', 'cut-over', 'finished']);
+    for (const name of await store.listRecords('lib', 'migrations/m1/')) {
+      expect(new TextDecoder().decode((await store.getRecord('lib', name))!)).not.toContain('s3cret-pw');
+    }
+    expect(journal[0]!.target).toContain('127.0.0.1');
   });
 });
