@@ -22,12 +22,18 @@ export interface JournalEntry {
   readonly target: string;
   /** Why: a failed cutover's error, an abort's cause. */
   readonly reason: string | null;
+  /**
+   * On a fenced entry: the instant after which the coordinator that raised the fence will
+   * not promote. A coordinator that resumes from the entry decides only after it.
+   */
+  readonly deadline: Date | null;
   /** Which process wrote it (`host:pid`). */
   readonly by: string;
 }
 
-export type NewEntry = Omit<JournalEntry, 'migration' | 'db' | 'seq' | 'at' | 'source' | 'target' | 'by'> & {
+export type NewEntry = Omit<JournalEntry, 'migration' | 'db' | 'seq' | 'at' | 'source' | 'target' | 'by' | 'deadline'> & {
   readonly at?: Date;
+  readonly deadline?: Date;
 };
 
 const FORMAT = 1;
@@ -62,6 +68,7 @@ export function formatEntry(entry: JournalEntry): string {
     ['source', str(entry.source)],
     ['target', str(entry.target)],
     ['reason', entry.reason === null ? 'nil' : str(entry.reason)],
+    ['deadline', entry.deadline === null ? 'nil' : `#inst ${str(entry.deadline.toISOString())}`],
     ['by', str(entry.by)],
   ];
   return `{${lines.map(([k, v]) => `:${k} ${v}`).join('\n ')}}\n`;
@@ -79,6 +86,7 @@ const entrySchema = z.object({
   source: z.string(),
   target: z.string(),
   reason: z.string().nullable(),
+  deadline: z.date().refine((d) => !Number.isNaN(d.getTime()), 'invalid instant').nullable(),
   by: z.string(),
 });
 
@@ -163,6 +171,7 @@ export class Journal {
       source,
       target,
       reason: next.reason,
+      deadline: next.deadline ?? null,
       by: this.options.by,
     };
     const name = entryName(this.migration, entry.seq);

@@ -72,6 +72,8 @@ interface SideHandle {
 const DEFAULTS = { readyLag: 100, cutoverTimeout: 5_000, stepMs: 250, intervalMs: 100, requestPollMs: 500, maxTxns: 1_000 };
 /** How long a cutover or rollback keeps streaming to bring the lag under readyLag before it gives up (ms). */
 const CATCH_UP_MS = 10_000;
+/** After a fenced entry's deadline, how long a resuming coordinator still waits for a promotion in flight (ms). */
+const RECOVERY_GRACE_MS = 2_000;
 /** How often the streamed tail's log digests are compared while following (ms). */
 const VERIFY_EVERY_MS = 1_000;
 
@@ -304,6 +306,23 @@ export class Migration {
    * completes (the old one is demoted); otherwise the fence is lifted.
    */
   private async recoverFence(): Promise<void> {
+    // The coordinator that raised the fence may still be running: it promotes only before the
+    // entry's deadline, so decide after it (and a grace for a promotion in flight), unless the
+    // journal moves on meanwhile.
+    const deadline = this.latest!.deadline;
+    if (deadline !== null) {
+      const wait = deadline.getTime() + RECOVERY_GRACE_MS - Date.now();
+      if (wait > 0) {
+        this.logger.info({ migration: this.id, waitMs: wait }, 'a cutover was in progress; waiting past its deadline before settling it');
+        await sleep(wait, this.closing.signal);
+      }
+      const latest = await this.journal.latest();
+      if (latest !== null && latest.seq !== this.latest!.seq) {
+        this.latest = latest;
+        if (isFencing(latest.state)) await this.recoverFence();
+        return;
+      }
+    }
     const direction = this.state === 'fenced' ? 'cutover' : 'rollback';
     const [from, to] = direction === 'cutover' ? [this.sides.source, this.sides.target] : [this.sides.target, this.sides.source];
     const toRole = await to.database.role();
@@ -434,15 +453,17 @@ export class Migration {
       );
     }
     const fencedState = direction === 'cutover' ? 'fenced' : 'rollback-fenced';
-    await this.append({ state: fencedState, t: await from.database.basisT(), reason: null });
     const started = Date.now();
     const deadline = started + this.settings.cutoverTimeout;
+    await this.append({ state: fencedState, t: await from.database.basisT(), reason: null, deadline: new Date(deadline) });
     let fenceT: number | null = null;
     try {
       fenceT = await from.database.fence({ migration: this.id, newPrimary: to.name });
       await this.exportTo(from, fenceT, deadline);
       await this.drainTo(to, fenceT, deadline);
       await this.verify(from, to, fenceT);
+      // Past its deadline a coordinator that resumed from the journal may be lifting the fence.
+      if (Date.now() >= deadline) throw new MigrationError(`the ${direction} reached the promotion after cutoverTimeout ${this.settings.cutoverTimeout} ms`);
       await to.database.promote();
     } catch (err) {
       // Promoted after all (an error after the commit)? Then complete; never two primaries.

@@ -38,7 +38,8 @@ async function readyThenStopped() {
   await first.close();
   // What a coordinator does first in a cutover: the journal entry, then the fence.
   const journal = new Journal({ store, db: 'lib', migration: 'cut', by: 'test:1' });
-  await journal.append(await journal.latest(), { state: 'fenced', t: await source.basisT(), reason: null });
+  // Its deadline: a resumed coordinator waits past it before it settles the cutover.
+  await journal.append(await journal.latest(), { state: 'fenced', t: await source.basisT(), reason: null, deadline: new Date(Date.now() + 300) });
   const fenceT = await source.fence({ migration: 'cut', newPrimary: 'new' });
   return { source, target, store, options, journal, fenceT };
 }
