@@ -5,6 +5,7 @@ import { ConsumerService, InProcessReplicator, ProducerService } from '../../que
 import { CliFailure, EXIT_USAGE, defineCommand } from '../command';
 import { required, type ConfigKey } from '../config';
 import type { CliContext } from '../context';
+import { restorerOptions } from '../modes';
 
 /** What each role needs configured: checked before anything starts (and by the compose test). */
 export const ROLE_KEYS = {
@@ -41,7 +42,7 @@ export function registerReplicateCommand(program: Command): void {
       .description('run the replication services until SIGTERM/SIGINT: the producer, the consumer, or both')
       .addOption(new Option('--role <role>', 'which service to run').choices(['producer', 'consumer', 'both']).default('both'))
       .option('--no-queue', 'without Redis: run the producer and consumer loops in this process (role both)'),
-    ['source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'batchTxns', 'idCacheSize', 'metricsPort', 'metricsHost', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
+    ['source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'mode', 'batchTxns', 'idCacheSize', 'bulkLoadMinTxns', 'metricsPort', 'metricsHost', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, options) => {
       const role = options.role as 'producer' | 'consumer' | 'both';
       const config = ctx.config;
@@ -50,7 +51,7 @@ export function registerReplicateCommand(program: Command): void {
       const metrics = new Metrics({ processMetrics: true });
       const codec = role === 'consumer' ? ctx.codec() : ctx.sealingCodec();
       const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes, codec };
-      const restore = { batchTxns: config.batchTxns, idMap: { cacheSize: config.idCacheSize }, codec, logger: ctx.logger };
+      const restore = restorerOptions(ctx, codec);
       const services: Service[] = [];
       if (options.queue === false) {
         if (role !== 'both') throw new CliFailure('replicate --no-queue runs producer and consumer together: use --role both', EXIT_USAGE);
@@ -94,7 +95,7 @@ export function registerReplicateCommand(program: Command): void {
           });
           ctx.logger.info({ url: server.url }, 'serving /healthz and /metrics');
         }
-        ctx.logger.info({ role, queue: options.queue !== false, db: ctx.db }, 'replicating');
+        ctx.logger.info({ role, mode: restore.mode, queue: options.queue !== false, db: ctx.db }, 'replicating');
         await stopped;
       } finally {
         for (const service of services.reverse()) await service.close();

@@ -51,7 +51,7 @@ export function registerRestoreCommands(program: Command): void {
         const seconds = (Date.now() - started) / 1000;
         const s = totals.idMap;
         console.log(
-          `restore (${settings.mode}): t=${totals.fromT} -> t=${totals.toT}${totals.untilReached ? ' (until reached)' : ''}, ${totals.transactions} transactions, ` +
+          `restore${settings.mode === 'clone' ? ' (clone)' : ''}: t=${totals.fromT} -> t=${totals.toT}${totals.untilReached ? ' (until reached)' : ''}, ${totals.transactions} transactions, ` +
             `${totals.datoms} datoms in ${seconds.toFixed(1)} s (${Math.round(totals.datoms / Math.max(seconds, 0.001))} datoms/s)` +
             (s ? `; id cache: ${s.hits} hits, ${s.newAboveMark} new above the mark, ${s.lookups} looked up in ${s.queries} queries, ${s.cacheSize} cached` : ''),
         );
