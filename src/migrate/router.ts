@@ -268,6 +268,8 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Reads roles until exactly one unfenced primary is known; null while there is none. */
   private async findPrimary(): Promise<string | null> {
     const roles = await this.roles();
+    const fence = roles.find(({ role }) => role.fence !== null)?.role.fence;
+    if (fence) this.lastFence = { migration: fence.migration, newPrimary: fence.newPrimary };
     const open = roles.filter(({ role }) => role.role === 'primary' && role.fence === null);
     if (open.length === 1) return open[0]!.name;
     if (open.length === 0) return null;
