@@ -158,26 +158,33 @@ export class CloneRestorer {
     let lastInstant: Date | null = null;
     const batchTxns = bulk ? Number.MAX_SAFE_INTEGER : (this.options.batchTxns ?? DEFAULT_BATCH_TXNS);
     const batchDatoms = bulk ? BULK_BATCH_DATOMS : (this.options.batchDatoms ?? DEFAULT_BATCH_DATOMS);
-    const pending: Transaction[] = [];
+    let pending: Transaction[] = [];
     let pendingDatoms = 0;
+    // One batch is written while the next is prepared: the server's work and JavaScript's overlap.
+    let inFlight: Promise<void> | null = null;
 
     const flush = async () => {
       if (pending.length === 0) return;
-      const batch = LogBatch.prepare(pending, segment.schema.attributes, { bulk });
-      await this.target.applyLog(batch, { source: this.db, bulk });
-      position = batch.lastT;
-      lastInstant = pending[pending.length - 1]!.instant;
-      transactions += pending.length;
-      datoms += batch.datoms;
-      pending.length = 0;
+      const txs = pending;
+      pending = [];
       pendingDatoms = 0;
-      this.options.onProgress?.({ db: this.db, position, segmentEndT: info.endT, transactions, datoms });
+      const batch = LogBatch.prepare(txs, segment.schema.attributes, { bulk });
+      await inFlight;
+      const write = this.target.applyLog(batch, { source: this.db, bulk }).then(() => {
+        position = batch.lastT;
+        lastInstant = txs[txs.length - 1]!.instant;
+        transactions += txs.length;
+        datoms += batch.datoms;
+        this.options.onProgress?.({ db: this.db, position, segmentEndT: info.endT, transactions, datoms });
+      });
+      write.catch(() => undefined); // awaited by the next flush or at the end; this keeps it from being unhandled meanwhile
+      inFlight = write;
     };
 
     const untilT = this.untilT;
     const untilMs = this.options.untilInstant?.getTime();
     for (const tx of segment.transactions) {
-      if (tx.t <= position) continue;
+      if (tx.t <= from) continue;
       if (this.step.signal?.aborted) break;
       if ((untilT !== undefined && tx.t > untilT) || (untilMs !== undefined && tx.instant.getTime() > untilMs)) {
         untilReached = true;
@@ -188,6 +195,7 @@ export class CloneRestorer {
       if (pending.length >= batchTxns || pendingDatoms >= batchDatoms) await flush();
     }
     if (!this.step.signal?.aborted) await flush();
+    await inFlight;
     if (untilT !== undefined && position >= untilT) untilReached = true;
     return { position, transactions, datoms, untilReached, lastInstant };
   }

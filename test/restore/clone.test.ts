@@ -133,7 +133,7 @@ describe.each(FIXTURES)('clone mode on %s', (_name, make) => {
           await clone.close();
         }
       }),
-      { numRuns: 6 },
+      { numRuns: 4, timeout: 120_000 },
     );
   });
 

@@ -15,6 +15,14 @@ export function valueHash(v: string): string {
   return `hashtextextended(${v}, 0)`;
 }
 
+/** The role columns of meta, added to a database made before roles existed. */
+const ROLE_COLUMNS: Array<[string, string]> = [
+  ['role', `text not null default 'primary'`],
+  ['clone_of', 'text'],
+  ['loading', 'bool not null default false'],
+  ['fence', 'text'],
+];
+
 const tables = (s: string) => [
   `create table if not exists ${s}.meta (
     id int primary key check (id = 1),
@@ -22,7 +30,8 @@ const tables = (s: string) => [
     basis_t int8 not null,
     next_eid int8 not null,
     schema_t int8 not null,
-    last_instant int8 not null
+    last_instant int8 not null,
+    ${ROLE_COLUMNS.map(([name, type]) => `${name} ${type}`).join(',\n    ')}
   )`,
   `create table if not exists ${s}.txs (
     t int8 primary key,
@@ -69,13 +78,6 @@ export const dropSecondaryIndexes = (s: string) => [
   `drop index if exists ${s}.eav_av`,
 ];
 
-/** The role columns of meta, added to a database made before roles existed. */
-const ROLE_COLUMNS: Array<[string, string]> = [
-  ['role', `text not null default 'primary'`],
-  ['clone_of', 'text'],
-  ['loading', 'bool not null default false'],
-  ['fence', 'text'],
-];
 
 /**
  * Creates the schema and its tables when absent. Runs in the caller's transaction, under a
