@@ -67,6 +67,43 @@ export { Pacer, type PacingOptions } from './segment/pacing';
 export * from './idmap';
 export * from './restore';
 export * from './queue';
+export {
+  /** Starts (or resumes, for an id whose journal exists) a live migration of a database into an empty target. */
+  liveMigrate,
+  /** A running migration: status(), cutover(), rollback(), abort(), finish(), close() and its router. */
+  Migration,
+  /** A router over databases opened by the caller (in any process): transact goes to the current primary. */
+  openRouter,
+  /** Routes transactions to a migration's primary; holds them while a fence is up; emits 'cutover'. */
+  Router,
+  /** A migration's journal: write-once EDN entries in the store under {db}/migrations/{id}/. */
+  Journal,
+  /** Every migration of a store database, oldest first. */
+  listMigrations,
+  /** The newest migration of a store database and its newest journal entry. */
+  latestMigration,
+  /** Asks the coordinator of a migration (in another process) to cut over, roll back, abort or finish, and waits for its answer. */
+  sendControl,
+  /** Base class of the errors a migration throws on purpose. */
+  MigrationError,
+  /** A request the migration's state does not allow (a cutover before ready, a rollback after finish, a second migration). */
+  MigrationStateError,
+  /** A cutover that did not complete; the old primary was unfenced and nothing was lost. */
+  CutoverFailedError,
+  /** Another coordinator advanced the journal first. */
+  JournalConflictError,
+  type LiveMigrateOptions,
+  type CutoverResult,
+  type MigrationStatus,
+  type MigrationPhase,
+  type MigrationState,
+  type SideStatus,
+  type RouterOptions,
+  type CutoverEvent,
+  type JournalEntry,
+  type ControlAction,
+  type ControlReply,
+} from './migrate';
 export * from './metrics';
 export { LibraryWorkload, type WorkloadOptions } from './workload';
 export type { Logger } from './logger';

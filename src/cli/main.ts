@@ -4,6 +4,7 @@ import { ConfigError } from './config';
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE } from './command';
 import { registerDemoCommand } from './commands/demo';
 import { registerExportCommands } from './commands/export';
+import { registerMigrateCommand } from './commands/migrate';
 import { registerReplicateCommand } from './commands/replicate';
 import { registerRestoreCommands } from './commands/restore';
 import { registerSegmentCommands } from './commands/segments';
@@ -33,6 +34,7 @@ Exit codes: 0 success, 1 failure (or differences found), 2 bad usage or configur
   registerStatusCommand(program);
   registerPromoteCommand(program);
   registerSegmentCommands(program);
+  registerMigrateCommand(program);
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride();

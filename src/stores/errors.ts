@@ -91,3 +91,15 @@ export class StoreRequestError extends SegmentStoreError {
     super(message, options);
   }
 }
+
+/** A record (a write-once named object, e.g. a migration's journal entry) exists with different bytes. */
+export class RecordConflictError extends SegmentStoreError {
+  override name = 'RecordConflictError';
+  constructor(
+    readonly location: string,
+    readonly existingSha256: string,
+    readonly newSha256: string,
+  ) {
+    super(`record ${location} already exists with different bytes (stored sha256 ${existingSha256}, new ${newSha256}); nothing was overwritten`);
+  }
+}

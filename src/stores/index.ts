@@ -17,6 +17,7 @@ export {
   InvalidDbNameError,
   InvalidSegmentRangeError,
   InvalidStoreUrlError,
+  RecordConflictError,
   SegmentChecksumError,
   SegmentConflictError,
   SegmentNotFoundError,

@@ -10,6 +10,7 @@ import {
 import { formatHead, parseHead, type HeadRecord } from './head-file';
 import { headKey, keyBeforeStart, segmentKey, validateDb, validateRange, validateT } from './keys';
 import { pruneSegments } from './prune';
+import { getRecord, listRecords, putRecord } from './records';
 import { scanSegments } from './scan';
 import { seekAfterT } from './seek';
 import type {
@@ -143,6 +144,21 @@ export class ObjectSegmentStore implements SegmentStore {
     this.assertOpen();
     validateDb(db);
     return pruneSegments(this.list(db), (segment) => this.backend.remove(segment.key), options);
+  }
+
+  putRecord(db: string, name: string, bytes: Uint8Array): Promise<{ written: boolean }> {
+    this.assertOpen();
+    return putRecord(this.backend, db, name, bytes);
+  }
+
+  getRecord(db: string, name: string): Promise<Uint8Array | null> {
+    this.assertOpen();
+    return getRecord(this.backend, db, name);
+  }
+
+  listRecords(db: string, prefix: string): Promise<string[]> {
+    this.assertOpen();
+    return listRecords(this.backend, db, prefix, this.pageSize);
   }
 
   async close(): Promise<void> {

@@ -134,6 +134,19 @@ export interface SegmentStore {
   /** Retention: deletes old segments no target needs (see PruneOptions). */
   prune(db: string, options: PruneOptions): Promise<PruneResult>;
 
+  /**
+   * Writes a record once: a small named object beside db's segments (`{db}/{name}`, e.g.
+   * `migrations/m1/journal/00000001.edn`). The same bytes again are a no-op (`written:
+   * false`); other bytes throw RecordConflictError and overwrite nothing.
+   */
+  putRecord(db: string, name: string, bytes: Uint8Array): Promise<{ written: boolean }>;
+
+  /** A record's bytes, checksum verified, or null when it does not exist. */
+  getRecord(db: string, name: string): Promise<Uint8Array | null>;
+
+  /** The names of the records directly under prefix (which ends in '/'), in name order. */
+  listRecords(db: string, prefix: string): Promise<string[]>;
+
   /** Releases connections; the store refuses further calls. Idempotent. */
   close(): Promise<void>;
 }
