@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { KEY_ID } from '../segment/keyring';
 
+const require = createRequire(import.meta.url);
+
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 const url = z.string().min(1);
@@ -110,7 +112,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   let data: unknown;
   try {
     // yaml is loaded only for a YAML file (synchronously: its CommonJS build), not at every start.
-    data = path.endsWith('.json') ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+    data = path.endsWith('.json') ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
     throw new ConfigError(`config file ${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
