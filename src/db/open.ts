@@ -5,6 +5,7 @@ import { DatabaseOpenError } from './errors';
 import { SCHEMA_NAME } from './sql/driver';
 import type { Database } from './types';
 
+/** A parsed database URL: a PGlite directory (or memory) or a PostgreSQL server, with its SQL schema. */
 export type DatabaseLocation =
   | { kind: 'pglite'; dataDir: string | undefined; schema: string; display: string }
   | { kind: 'postgres'; connectionString: string; schema: string; display: string };
