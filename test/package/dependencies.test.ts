@@ -4,7 +4,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain JavaScript script without declarations
 import { checkDependencies, packageOf } from '../../scripts/check-deps.mjs';
 
 const none = { neededNotImported: {}, importedNotNeeded: {} };
