@@ -6,7 +6,18 @@
 export * from './db/types';
 export { openDatabase, parseDatabaseUrl, type DatabaseLocation } from './db/open';
 export { type DatomDatabaseOptions } from './db/datom-db';
-export { TransactionError, DatabaseOpenError, type TransactionErrorCode } from './db/errors';
+export {
+  TransactionError,
+  DatabaseOpenError,
+  DatabaseFencedError,
+  ReadOnlyCloneError,
+  DatabaseLoadingError,
+  CloneRefusedError,
+  CloneDivergedError,
+  LogPositionError,
+  type TransactionErrorCode,
+} from './db/errors';
+export { describeRole, type DatabaseRole, type Fence } from './db/roles';
 export { ValueError } from './db/values';
 
 // Segment stores: a directory, S3, or memory, behind one interface.
@@ -109,10 +120,12 @@ export { type PacingOptions } from './segment/pacing';
 
 // Restoring: replay into a target, continuously or once, and comparing a replica with its source.
 export { IdMapInconsistencyError, ORIGINAL_ID, type IdMapOptions, type IdMapStats } from './idmap/idmap';
+export { createRestorer, restoreNext, restoreAll, type ReplicaRestorer, type ReplicaRestoreOptions } from './restore/restorer';
+export { CloneRestorer, type CloneRestoreOptions } from './restore/clone';
+export { replicaPosition, REPLICA_MODES, type ReplicaMode, type ReplicaPosition } from './restore/position';
+export { compareClone, type CompareCloneOptions, type CompareCloneResult, type CloneDifference } from './restore/compare-clone';
 export {
   Restorer,
-  restoreNext,
-  restoreAll,
   ConcurrentRestoreError,
   type RestoreOptions,
   type RestoreResult,

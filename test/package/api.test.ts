@@ -20,6 +20,7 @@ describe('the public API (src/index.ts)', () => {
       'DatomDatabase', 'FIRST_USER_ENTITY_ID', 'ObjectSegmentStore', 'ObjectBackend', 'formatHead', 'parseHead', 'headKey',
       'segmentKey', 'IdMap', 'LruCache', 'Pacer', 'ReplayQueue', 'replayJobId', 'openRedis', 'exportNew', 'observeTarget',
       'errorKind', 'prng', 'SCHEMA_STAGES', 'PGliteDriver', 'PostgresDriver', 'CliContext', 'translateTx', 'installOps',
+      'LogBatch', 'roleOf', 'assertWritable',
     ];
     expect(internal.filter((name) => names.has(name))).toEqual([]);
   });
