@@ -1,6 +1,15 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so no build step is needed.
-import { register } from 'tsx/esm/api';
+// The txclone command. Installed from npm, the package holds dist/ (compiled JavaScript) and
+// no src/: that is what runs. Inside the repository, src/ is there and runs through tsx (a
+// development dependency), so `npm run demo`, `npx txclone`, the tests and the benches need
+// no build step and never run a stale dist/.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

@@ -1,4 +1,5 @@
 // The logging shape the library takes: pino's, so a pino logger fits as it is.
+/** The logger the library writes to: pino's shape (a pino logger fits as it is); silent when absent. */
 export interface Logger {
   debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;

@@ -2,7 +2,7 @@
 // context's lifetime, and exit codes.
 import { Command, Option } from 'commander';
 import { CONFIG_KEYS, flagName, loadConfig, type ConfigKey } from './config';
-import { CliContext } from './context';
+import type { CliContext } from './context';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -33,7 +33,9 @@ export function defineCommand(command: Command, keys: ConfigKey[], body: Command
     const options = cmd.opts();
     const args = all.slice(0, -2).filter((a): a is string => typeof a === 'string');
     const config = loadConfig({ flags: options, env: process.env, file: options.config as string | undefined });
-    const ctx = new CliContext(config);
+    // The context brings the drivers, the stores and the logger: loaded when a command runs, not for --help.
+    const { CliContext } = await import('./context');
+    const ctx: CliContext = new CliContext(config);
     try {
       const code = await body(ctx, options, args);
       process.exitCode = code ?? EXIT_OK;

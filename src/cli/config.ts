@@ -1,9 +1,11 @@
 // Configuration: one definition per key; flags over TXCLONE_* environment over a config
 // file over defaults. An error names the key, where its value came from, and the value.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { KEY_ID } from '../segment/keyring';
+
+const require = createRequire(import.meta.url);
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
@@ -109,7 +111,8 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   let data: unknown;
   try {
-    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    // yaml is loaded only for a YAML file (synchronously: its CommonJS build), not at every start.
+    data = path.endsWith('.json') ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
     throw new ConfigError(`config file ${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }

@@ -41,6 +41,7 @@ interface SchemaCache {
   schemaT: number;
 }
 
+/** Tuning of a datom database, given to openDatabase: read page sizes, write parts, table upkeep. */
 export interface DatomDatabaseOptions {
   /** Transactions read per page by txRange. */
   txPageSize?: number;

@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { DatomDatabase, type DatomDatabaseOptions } from './datom-db';
 import { DatabaseOpenError } from './errors';
 import { SCHEMA_NAME } from './sql/driver';
-import { PostgresDriver } from './sql/postgres';
 import type { Database } from './types';
 
+/** A parsed database URL: a PGlite directory (or memory) or a PostgreSQL server, with its SQL schema. */
 export type DatabaseLocation =
   | { kind: 'pglite'; dataDir: string | undefined; schema: string; display: string }
   | { kind: 'postgres'; connectionString: string; schema: string; display: string };
@@ -53,10 +53,11 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 /** Opens (creating when new) the datom database at url. close() releases everything. */
 export async function openDatabase(url: string, options: DatomDatabaseOptions = {}): Promise<Database> {
   const location = parseDatabaseUrl(url);
-  // PGlite's module alone takes about 45 MB: a process that only talks to a server never loads it.
+  // Each driver is loaded when first opened: PGlite's module alone takes about 45 MB, and a
+  // process that only uses PGlite never loads pg.
   const driver =
     location.kind === 'pglite'
       ? await (await import('./sql/pglite')).PGliteDriver.open({ dataDir: location.dataDir, schema: location.schema })
-      : new PostgresDriver({ connectionString: location.connectionString, schema: location.schema });
+      : new (await import('./sql/postgres')).PostgresDriver({ connectionString: location.connectionString, schema: location.schema });
   return DatomDatabase.open(location.display, driver, options);
 }

@@ -9,6 +9,7 @@ export interface Fence {
   newPrimary: string;
 }
 
+/** A database's role, kept in the database: primary or clone, loading or not, fenced or not. */
 export interface DatabaseRole {
   role: 'primary' | 'clone';
   /** The store database a clone follows (kept after promotion: where it came from); null for a database that never was a clone. */

@@ -3,8 +3,10 @@
 import type { LogBatch } from './log-apply';
 import type { DatabaseRole, Fence } from './roles';
 
+/** An entity id: a safe integer, unique within one database. */
 export type EntityId = number;
 
+/** An attribute's value type, as in `:db.type/string` without the namespace. */
 export type ValueType =
   | 'string'
   | 'keyword'
@@ -20,6 +22,7 @@ export type ValueType =
   | 'ref'
   | 'tuple';
 
+/** Every value type txclone reads, writes and replicates. */
 export const VALUE_TYPES: readonly ValueType[] = [
   'string',
   'keyword',
@@ -41,9 +44,12 @@ export type Scalar = string | number | boolean | bigint | Date | Uint8Array;
 /** A datom's value: a scalar, or a tuple (an array whose elements may be null). */
 export type Value = Scalar | ReadonlyArray<Scalar | null>;
 
+/** An attribute's cardinality: one value per entity, or a set of values. */
 export type Cardinality = 'one' | 'many';
+/** An attribute's `:db/unique`: identity (upserts) or value (conflicts fail). */
 export type Uniqueness = 'identity' | 'value';
 
+/** An attribute as installed by a transaction: its id, ident and schema properties. */
 export interface Attribute {
   id: EntityId;
   ident: string;
@@ -66,6 +72,7 @@ export type TxDatom = [e: EntityId, a: EntityId, v: Value, added: boolean];
 /** A current datom: [e, a, v]. */
 export type CurrentDatom = [e: EntityId, a: EntityId, v: Value];
 
+/** One transaction of the log: its t, transaction entity, instant and datoms. */
 export interface Transaction {
   t: number;
   /** The transaction entity's id. */
@@ -78,21 +85,29 @@ export interface Transaction {
 /** Where an entity id is expected: an id, a tempid string, an ident keyword or a lookup ref. */
 export type EntityRef = EntityId | string | readonly [attr: string | EntityId, value: Value];
 
+/** A list-form operation: `:db/add`, `:db/retract`, `:db/cas` or `:db/retractEntity`. */
 export type ListOp =
   | readonly [':db/add', EntityRef, string | EntityId, unknown]
   | readonly [':db/retract', EntityRef, string | EntityId, unknown?]
   | readonly [':db/cas', EntityRef, string | EntityId, unknown, unknown]
   | readonly [':db/retractEntity', EntityRef];
 
+/**
+ * An entity map: attribute idents to values, with an optional `':db/id'` (an id, a tempid, an ident
+ * or a lookup ref).
+ */
 export type EntityMap = { readonly [key: string]: unknown };
 
+/** One operation of a transaction: a list form or an entity map. */
 export type TxOp = ListOp | EntityMap;
 
+/** Options of Database.transact. */
 export interface TransactOptions {
   /** The transaction's :db/txInstant; not earlier than the previous transaction's. */
   txInstant?: Date;
 }
 
+/** Options of Database.transactBatch. */
 export interface TransactBatchOptions {
   /**
    * Whether the reports carry their datoms (default true). A caller that needs only t, tx
@@ -101,6 +116,7 @@ export interface TransactBatchOptions {
   datoms?: boolean;
 }
 
+/** What a transaction did: its t, transaction entity, tempids resolved, and the datoms it recorded. */
 export interface TxReport {
   t: number;
   tx: EntityId;
@@ -109,6 +125,7 @@ export interface TxReport {
   tempids: Record<string, EntityId>;
 }
 
+/** One transaction of a Database.transactBatch: its operations and instant. */
 export interface TxRequest {
   ops: readonly TxOp[];
   txInstant?: Date;
@@ -119,11 +136,13 @@ export interface TxRequest {
   requireHeld?: boolean;
 }
 
+/** Options of Database.datoms. */
 export interface DatomsOptions {
   /** The database as of this t (inclusive); the newest when absent. */
   asOfT?: number;
 }
 
+/** The database port: what replication needs from a source or a target, and what openDatabase returns. */
 export interface Database {
   /** Where the database lives, as given to openDatabase (credentials removed). */
   readonly location: string;

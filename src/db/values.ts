@@ -10,6 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const KEYWORD = /^:[^\s,;"'`~@^()[\]{}\\]+$/;
 
+/** A value that does not fit its attribute's value type; the message names the attribute and the value. */
 export class ValueError extends Error {
   override name = 'ValueError';
 }

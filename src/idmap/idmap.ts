@@ -2,8 +2,10 @@
 import type { Database, EntityId } from '../db/types';
 import { LruCache } from './lru';
 
+/** The attribute every restored entity carries: its entity id in the source (`:txclone/original-id`). */
 export const ORIGINAL_ID = ':txclone/original-id';
 
+/** How a restore maps source ids to the target's: the cache size and the high-water mark's checks. */
 export interface IdMapOptions {
   /** Source-to-target ids kept in memory. */
   cacheSize?: number;
@@ -13,6 +15,7 @@ export interface IdMapOptions {
   random?: () => number;
 }
 
+/** Counts of how source ids were resolved during a restore. */
 export interface IdMapStats {
   /** Ids found in the cache. */
   hits: number;

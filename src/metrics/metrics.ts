@@ -3,6 +3,7 @@
 // two services (or two tests) in one process never share a counter.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Options of Metrics. */
 export interface MetricsOptions {
   /** Also export the process's own metrics (CPU, memory, event loop lag); default false. */
   processMetrics?: boolean;
@@ -10,11 +11,13 @@ export interface MetricsOptions {
   defaultLabels?: Record<string, string>;
 }
 
+/** Transactions and datoms in a segment exported or applied. */
 export interface SegmentCounts {
   transactions: number;
   datoms: number;
 }
 
+/** The producer's position: the source's newest t and the store's last. */
 export interface ExportPosition {
   /** The source's newest t. */
   sourceBasisT: number;
@@ -22,6 +25,7 @@ export interface ExportPosition {
   storeHeadT: number;
 }
 
+/** A consumer's position: the store's last t, the target's, and when the source wrote the target's last. */
 export interface ReplicationPosition {
   storeHeadT: number;
   /** The last source t the target has applied. */
@@ -38,8 +42,13 @@ export interface IdCacheCounts {
   newAboveMark: number;
 }
 
+/** What a replay job did: applied, already covered, waiting for segments, conflict, failed or interrupted. */
 export type JobOutcome = 'applied' | 'covered' | 'waiting' | 'conflict' | 'failed' | 'interrupted';
 
+/**
+ * Prometheus metrics of the services (positions, lag, segments, jobs, errors, id cache) in their
+ * own registry.
+ */
 export class Metrics {
   readonly registry = new Registry();
 

@@ -3,11 +3,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics';
 
+/** What /healthz answers: ok (200) or not (503), with details. */
 export interface Health {
   ok: boolean;
   detail?: unknown;
 }
 
+/** Options of startMetricsServer. */
 export interface MetricsServerOptions {
   /** 0 picks a free port (see `port` on the result). */
   port: number;
@@ -18,6 +20,7 @@ export interface MetricsServerOptions {
   health?: () => Promise<Health>;
 }
 
+/** A running metrics server: where it listens, and close(). */
 export interface MetricsServer {
   readonly host: string;
   /** The port bound (the one asked for, or the one picked for 0). */
@@ -26,6 +29,7 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** Serves /metrics (Prometheus text) and /healthz over HTTP until closed. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
   const health = options.health ?? (async () => ({ ok: true }));

@@ -10,6 +10,7 @@ import { MigrationError, MigrationStateError } from './errors';
 import { Journal, migrationPrefix } from './journal';
 import { isTerminal } from './states';
 
+/** What another process may ask a migration's coordinator to do. */
 export type ControlAction = 'cutover' | 'abort' | 'rollback' | 'finish';
 export const CONTROL_ACTIONS: readonly ControlAction[] = ['cutover', 'abort', 'rollback', 'finish'];
 
@@ -22,6 +23,7 @@ export interface ControlRequest {
   readonly by: string;
 }
 
+/** The coordinator's answer to a control request. */
 export interface ControlReply {
   readonly seq: number;
   readonly ok: boolean;

@@ -19,6 +19,7 @@ import { Router, type RouterOptions } from './router';
 import { isFencing, isTerminal, primaryIn, type MigrationState, type Side } from './states';
 import { phaseOf, type MigrationStatus, type SideStatus } from './status';
 
+/** What liveMigrate needs: the source, the target, the store and database name, and the migration's settings. */
 export interface LiveMigrateOptions {
   /** The database that accepts writes now. */
   readonly source: Database;
@@ -54,6 +55,7 @@ export interface LiveMigrateOptions {
   readonly restorer?: CloneRestorerFactory;
 }
 
+/** How a cutover (or a rollback) went: the fence's t and how long writes were held. */
 export interface CutoverResult {
   /** The fence's t: the last transaction of the old primary. */
   readonly t: number;

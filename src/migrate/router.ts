@@ -13,6 +13,7 @@ import { isFencedError, isReadOnlyCloneError, type DatabaseRole } from './port';
 import { latestMigration } from './registry';
 import { primaryIn } from './states';
 
+/** A router's databases by name, and how long it holds writes while a fence is up. */
 export interface RouterOptions {
   /** The databases writes may go to, by the names the migration gives them. */
   readonly databases: Readonly<Record<string, Database>> | ReadonlyMap<string, Database>;

@@ -9,12 +9,14 @@ import type { MigrationState } from './states';
  */
 export type MigrationPhase = 'copy' | 'stream' | 'ready' | 'cutover' | 'rollback' | 'after-cutover' | 'aborted' | 'finished';
 
+/** One database of a migration: its name, role and t. */
 export interface SideStatus {
   readonly name: string;
   readonly basisT: number;
   readonly role: DatabaseRole;
 }
 
+/** Where a migration stands: its state, phase, lag and both databases. */
 export interface MigrationStatus {
   readonly id: string;
   readonly db: string;

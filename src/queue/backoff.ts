@@ -1,5 +1,6 @@
 // Waiting between attempts: full jitter, so many consumers that failed together do not retry together.
 
+/** How a loop waits after an error: doubling from backoffMs up to a ceiling. */
 export interface BackoffOptions {
   /** The first wait (ms); doubles with every attempt. */
   backoffMs?: number;

@@ -18,6 +18,7 @@ import { closeRedis, openRedis, type RedisConfig } from './redis';
 import type { ReplayJobData } from './replay-queue';
 import { Replayer } from './replayer';
 
+/** Options of ConsumerService. */
 export interface ConsumerServiceOptions {
   target: Database;
   store: SegmentStore;
@@ -43,12 +44,17 @@ export interface ConsumerServiceOptions {
   maxWaitMs?: number;
 }
 
+/** What one replay job did, and the target's position after it. */
 export interface ReplayJobResult {
   outcome: JobOutcome;
   /** The target's position when the job finished. */
   position: number;
 }
 
+/**
+ * The consumer: a BullMQ worker that replays the store's segments into a target, in the target's
+ * order; start(), then close().
+ */
 export class ConsumerService {
   readonly db: string;
   readonly targetName: string;

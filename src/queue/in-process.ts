@@ -12,6 +12,7 @@ import { exportNew, type ExportSettings } from './export-run';
 import { validateTargetName } from './names';
 import { observeTarget } from './observe';
 
+/** Options of InProcessReplicator. */
 export interface InProcessReplicatorOptions {
   source: Database;
   target: Database;
@@ -30,6 +31,10 @@ export interface InProcessReplicatorOptions {
   metrics?: Metrics;
 }
 
+/**
+ * The producer and consumer loops in one process, without Redis: exports new transactions, then
+ * restores them; start(), then close().
+ */
 export class InProcessReplicator {
   readonly db: string;
   readonly targetName: string;

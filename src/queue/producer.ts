@@ -13,6 +13,7 @@ import { DEFAULT_PREFIX, exportQueueName, exportSchedulerId, validateTargetName 
 import { closeRedis, openRedis, type RedisConfig } from './redis';
 import { ReplayQueue, type ReplayRange } from './replay-queue';
 
+/** Options of ProducerService. */
 export interface ProducerServiceOptions {
   source: Database;
   store: SegmentStore;
@@ -36,6 +37,7 @@ export interface ProducerServiceOptions {
   watchdogMs?: number;
 }
 
+/** What one producer run exported and announced. */
 export interface ProducerRun {
   /** Segment ranges this run wrote (or found written). */
   exported: ReplayRange[];
@@ -47,6 +49,10 @@ export interface ProducerRun {
 
 const EXPORT_JOB_NAME = 'export';
 
+/**
+ * The producer: a BullMQ job scheduler that exports the source's new transactions as segments and
+ * announces them to the consumers; start(), then close().
+ */
 export class ProducerService {
   readonly db: string;
   readonly targets: readonly string[];

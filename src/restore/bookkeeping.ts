@@ -4,7 +4,12 @@ import type { Attribute, Database, EntityId, TxOp } from '../db/types';
 import { ORIGINAL_ID } from '../idmap/idmap';
 import { TargetRefusedError } from './errors';
 
+/**
+ * The attribute holding the last source t a target has applied
+ * (`:txclone/last-source-transaction`), advanced by a compare-and-set in each restored transaction.
+ */
 export const LAST_SOURCE_TRANSACTION = ':txclone/last-source-transaction';
+/** The attribute naming the source database a target restores (`:txclone/source-database`). */
 export const SOURCE_DATABASE = ':txclone/source-database';
 export const TXCLONE_NAMESPACE = ':txclone/';
 
@@ -15,6 +20,7 @@ export function bookkeepingAttributes(attributes: Iterable<Attribute>): Set<Enti
   return ids;
 }
 
+/** A target's position: the last source t it applied, and whether its bookkeeping is installed. */
 export interface TargetPosition {
   /** The last source t applied; 0 before the first. */
   position: number;

@@ -12,6 +12,10 @@ import type { RestoreProgress, RestoreResult, RestoreTotals, StepOptions } from 
 import { gapError, stepUntilCaughtUp } from './steps';
 import { SegmentReader, type LoadedSegment } from './segments';
 
+/**
+ * Options of a clone restore: where to stop, batching, the codec; a clone keeps the source's log,
+ * so nothing is elided or rewritten.
+ */
 export interface CloneRestoreOptions {
   /** Point-in-time: stop after the last transaction with t <= untilT. */
   untilT?: number;

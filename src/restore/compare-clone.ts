@@ -3,6 +3,7 @@
 // digests differ is read, to name the first transaction and datom that differ.
 import type { Database, Transaction } from '../db/types';
 
+/** Options of compareClone. */
 export interface CompareCloneOptions {
   /** Compare t = 1..asOfT (default: the clone's basis). */
   asOfT?: number;
@@ -12,11 +13,13 @@ export interface CompareCloneOptions {
   maxDifferences?: number;
 }
 
+/** One difference between a clone's log and its source's. */
 export interface CloneDifference {
   kind: 'missing' | 'extra' | 'transaction' | 'datom';
   detail: string;
 }
 
+/** What compareClone found: equal or not, the ranges compared by digest, and the first differences. */
 export interface CompareCloneResult {
   equal: boolean;
   asOfT: number;
@@ -28,6 +31,10 @@ export interface CompareCloneResult {
   differences: CloneDifference[];
 }
 
+/**
+ * Compares a clone's log with its source's for t = 1..asOfT, range by range by digest, naming the
+ * first transaction and datom that differ.
+ */
 export async function compareClone(source: Database, clone: Database, options: CompareCloneOptions = {}): Promise<CompareCloneResult> {
   const [sourceT, targetT] = await Promise.all([source.basisT(), clone.basisT()]);
   const asOfT = options.asOfT ?? targetT;

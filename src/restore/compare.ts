@@ -3,6 +3,7 @@ import type { Attribute, Database, EntityId, Value } from '../db/types';
 import { ORIGINAL_ID } from '../idmap/idmap';
 import { LAST_SOURCE_TRANSACTION, TXCLONE_NAMESPACE, bookkeepingAttributes } from './bookkeeping';
 
+/** Options of compareReplica. */
 export interface CompareOptions {
   /** Compare the source as of this t with the target when it had applied it; default: the target's position. */
   asOfT?: number;
@@ -20,11 +21,13 @@ export interface CompareOptions {
 
 export type DifferenceKind = 'missing-in-target' | 'extra-in-target' | 'unmapped-entity' | 'transactions';
 
+/** One difference found between a source and its replica. */
 export interface Difference {
   kind: DifferenceKind;
   detail: string;
 }
 
+/** What compareReplica found: equal or not, what it compared, and the first differences. */
 export interface CompareResult {
   equal: boolean;
   asOfT: number;

@@ -10,6 +10,7 @@ import { IdMapInconsistencyError, type IdMapStats } from '../idmap/idmap';
 import { SegmentKeyError } from '../segment/errors';
 import { sleep } from '../sleep';
 
+/** Options of continuousRestore: those of a restore (remap or clone), the signal that stops it, polling and backoff. */
 export interface ContinuousRestoreOptions extends ReplicaRestoreOptions {
   /** Stops the loop; the batch in flight finishes first. */
   signal: AbortSignal;
@@ -24,6 +25,7 @@ export interface ContinuousRestoreOptions extends ReplicaRestoreOptions {
   onError?: (error: unknown, attempt: number) => void;
 }
 
+/** Where a continuous restore stopped, and how many steps and errors it had. */
 export interface ContinuousRestoreSummary {
   position: number;
   steps: number;
@@ -47,6 +49,10 @@ export function isFatal(err: unknown): boolean {
   );
 }
 
+/**
+ * Restores what the store holds, then polls for more (prefetching, backing off on errors) until the
+ * signal aborts; stops on a fatal error.
+ */
 export async function continuousRestore(
   target: Database,
   store: SegmentStore,

@@ -7,8 +7,13 @@ import { readPosition } from './bookkeeping';
 /** remap: the target assigns its own ids; clone: it keeps the source's ids, t and log. */
 export type ReplicaMode = 'remap' | 'clone';
 
+/**
+ * The replica modes: remap (the target assigns its own ids) and clone (it keeps the source's ids, t
+ * and log).
+ */
 export const REPLICA_MODES: readonly ReplicaMode[] = ['remap', 'clone'];
 
+/** A replica's position in either mode: the last source t it holds. */
 export interface ReplicaPosition {
   mode: ReplicaMode;
   /** The last source t the replica holds; 0 before the first. */
@@ -17,6 +22,7 @@ export interface ReplicaPosition {
   loading: boolean;
 }
 
+/** A replica's position in the given mode; refuses a target whose role does not fit the mode. */
 export async function replicaPosition(target: Database, db: string, mode: ReplicaMode): Promise<ReplicaPosition> {
   if (mode === 'remap') {
     const role = await target.role();

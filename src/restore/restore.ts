@@ -12,6 +12,10 @@ import { gapError, stepUntilCaughtUp } from './steps';
 import { SegmentReader, type LoadedSegment } from './segments';
 import { referencedIds, tempidFor, translateTx, type Rewrite, type SourceSchema, type TranslateOptions } from './translate';
 
+/**
+ * Options of a restore: eliding and rewriting attributes, where to stop, batching, the codec and
+ * the id map.
+ */
 export interface RestoreOptions {
   /** Attributes (idents) whose datoms are not restored. */
   elide?: Iterable<string>;
@@ -37,6 +41,7 @@ export interface RestoreOptions {
   onProgress?: (progress: RestoreProgress) => void;
 }
 
+/** Progress of a restore, reported after each batch. */
 export interface RestoreProgress {
   db: string;
   /** The last source t applied. */
@@ -47,6 +52,7 @@ export interface RestoreProgress {
   datoms: number;
 }
 
+/** Options of one Restorer.step. */
 export interface StepOptions {
   /** Stops at the next batch boundary. */
   signal?: AbortSignal;
@@ -54,6 +60,7 @@ export interface StepOptions {
   untilT?: number;
 }
 
+/** What one restore step did. */
 export interface RestoreResult {
   /** 'restored': transactions were applied (or another restorer applied them); 'caught-up': nothing to apply. */
   status: 'restored' | 'caught-up';
@@ -70,6 +77,7 @@ export interface RestoreResult {
   ms: number;
 }
 
+/** What restoreAll did: the positions before and after, and what it applied. */
 export interface RestoreTotals {
   fromT: number;
   toT: number;

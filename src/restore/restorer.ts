@@ -6,6 +6,7 @@ import { CloneRestorer, type CloneRestoreOptions } from './clone';
 import type { ReplicaMode } from './position';
 import { Restorer, type RestoreOptions, type RestoreResult, type RestoreTotals, type StepOptions } from './restore';
 
+/** Options of a restore in either mode: remap (the default) or clone. */
 export interface ReplicaRestoreOptions extends RestoreOptions, CloneRestoreOptions {
   /** remap (the default): the target assigns its own ids; clone: it keeps the source's ids, t and log. */
   mode?: ReplicaMode;
@@ -19,6 +20,7 @@ export interface ReplicaRestorer {
   stats(): IdMapStats | null;
 }
 
+/** A restorer for the mode the options name: a Restorer (remap) or a CloneRestorer (clone). */
 export function createRestorer(target: Database, store: SegmentStore, db: string, options: ReplicaRestoreOptions = {}): ReplicaRestorer {
   const { mode = 'remap', ...rest } = options;
   if (mode === 'clone') {

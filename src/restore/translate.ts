@@ -5,6 +5,7 @@ import type { Attribute, EntityId, Transaction, TxOp, Value, ValueType } from '.
 import { ORIGINAL_ID } from '../idmap/idmap';
 import { TXCLONE_NAMESPACE, bookkeepingAttributes } from './bookkeeping';
 
+/** A function that replaces an attribute's values during a restore (masking data in a staging copy). */
 export type Rewrite = (value: Value, datom: { t: number; e: EntityId; attribute: string }) => Value;
 
 export interface TranslateOptions {

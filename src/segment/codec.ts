@@ -10,6 +10,7 @@ import { SegmentDecodeError } from './errors';
 import { decodeSegment, encodeSegmentBytes, type EncodedSegment, type EncodeOptions, type Segment, type SegmentInput } from './format';
 import type { KeyRing } from './keyring';
 
+/** Options of SegmentCodec.decode. */
 export interface CodecDecodeOptions {
   /** How errors name the segment: its store and key. */
   name: string;
@@ -21,11 +22,13 @@ export interface CodecDecodeOptions {
   sha256?: string;
 }
 
+/** A segment's stored bytes, with the key they are sealed with. */
 export interface SealedEncodedSegment extends EncodedSegment {
   /** The key the bytes are sealed with, or null for a clear segment. */
   keyId: string | null;
 }
 
+/** Encodes and decodes segments' stored bytes: clear, or sealed with a key ring's active key. */
 export interface SegmentCodec {
   /** The key that seals what encode writes, or null: segments are written in clear. */
   readonly activeKeyId: string | null;

@@ -21,6 +21,7 @@ import type { Attribute, EntityId, Value, ValueType } from '../db/types';
 import type { Segment } from './format';
 import { tupleElementTypes } from './values';
 
+/** A segment as EDN text (idents for attribute ids), for reading by people. */
 export function segmentToEdn(segment: Segment): string {
   const { header, schema, idents, transactions } = segment;
   const names = new Map<EntityId, string>(idents);

@@ -7,6 +7,7 @@ import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { sealedHeader, type SegmentCodec } from './codec';
 import { decodeSegment } from './format';
 
+/** Options of encryptSegments. */
 export interface EncryptSegmentsOptions {
   /** Segments copied at once; 2 when absent. */
   parallel?: number;
@@ -17,6 +18,7 @@ export interface EncryptSegmentsOptions {
   onSegment?: (event: EncryptedSegment) => void;
 }
 
+/** One segment encryptSegments copied. */
 export interface EncryptedSegment {
   /** The copy, in the destination store. */
   info: SegmentInfo;
@@ -26,6 +28,7 @@ export interface EncryptedSegment {
   written: boolean;
 }
 
+/** What encryptSegments copied, and with which key. */
 export interface EncryptResult {
   /** The key the copies are sealed with. */
   keyId: string;

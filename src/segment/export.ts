@@ -5,6 +5,7 @@ import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { clearCodec, type SegmentCodec } from './codec';
 import { Pacer, type PacingOptions } from './pacing';
 
+/** How large a segment may grow: transactions and approximate bytes. */
 export interface SegmentLimits {
   /** Transactions per segment at most. */
   maxTxns?: number;
@@ -14,6 +15,7 @@ export interface SegmentLimits {
   level?: number;
 }
 
+/** Options of the export functions: segment limits, pacing, the codec and a logger. */
 export interface ExportOptions extends SegmentLimits, PacingOptions {
   /** Writes the segments' bytes: clear, or sealed with a key ring's active key. Clear when absent. */
   codec?: SegmentCodec;
@@ -22,6 +24,7 @@ export interface ExportOptions extends SegmentLimits, PacingOptions {
   onSegment?: (event: ExportedSegment) => void;
 }
 
+/** One segment an export wrote or found already written. */
 export interface ExportedSegment {
   info: SegmentInfo;
   /** False when the same bytes were already stored. */
@@ -33,6 +36,7 @@ export interface ExportedSegment {
   ms: number;
 }
 
+/** What an export covered and wrote. */
 export interface ExportResult {
   /** The range covered, or null when there was nothing to export. */
   startT: number | null;
@@ -264,6 +268,7 @@ export async function exportAll(
   return exportRange(source, store, db, from, basis, options);
 }
 
+/** A range of t missing from the store. */
 export interface Gap {
   startT: number;
   endT: number;
@@ -281,6 +286,7 @@ export async function findGaps(store: SegmentStore, db: string, options: { upToT
   return gaps;
 }
 
+/** Options of backup: fixed segment cuts and parallelism. */
 export interface BackupOptions extends ExportOptions {
   /** Transactions per segment (fixed cuts, so a rerun finds the same ranges). */
   segmentTxns?: number;

@@ -32,6 +32,7 @@ import { attributeCodecs, type AttributeCodec } from './values';
 
 export { SEGMENT_FORMAT, SEGMENT_VERSION } from './schema';
 
+/** A segment's header: format, version, database and t range, and its counts. */
 export interface SegmentHeader {
   format: typeof SEGMENT_FORMAT;
   version: typeof SEGMENT_VERSION;
@@ -47,6 +48,7 @@ export interface SegmentHeader {
   createdAt: number;
 }
 
+/** A decoded segment: header, the schema its datoms use, idents, and transactions. */
 export interface Segment {
   header: SegmentHeader;
   /** Every attribute the datoms use (and the parts of composite tuples), by ascending id. */
@@ -57,6 +59,7 @@ export interface Segment {
   transactions: Transaction[];
 }
 
+/** What encodeSegment takes: the database, range and transactions, with the schema they use. */
 export interface SegmentInput {
   database: string;
   startT: number;
@@ -72,6 +75,7 @@ export interface SegmentInput {
   transactions: readonly Transaction[];
 }
 
+/** Options of encodeSegment. */
 export interface EncodeOptions {
   /** gzip level 0..9; DEFAULT_GZIP_LEVEL (5) when absent. */
   level?: number;
@@ -79,6 +83,7 @@ export interface EncodeOptions {
   name?: string;
 }
 
+/** A segment's bytes and their SHA-256. */
 export interface EncodedSegment {
   /** The segment's bytes: what the store holds. */
   bytes: Buffer;
@@ -91,6 +96,7 @@ export interface EncodedSegment {
   uncompressedBytes: number;
 }
 
+/** Options of decodeSegment. */
 export interface DecodeOptions {
   /** How errors name the segment: its store key or its range. */
   name: string;

@@ -135,6 +135,7 @@ export function parseKeyEntries(text: string, origin: string): Array<[string, Bu
   return entries;
 }
 
+/** Where loadKeyRing reads keys from. */
 export interface KeyRingSources {
   /** The text of TXCLONE_ENCRYPTION_KEYS (or undefined). */
   env?: string;

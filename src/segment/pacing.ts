@@ -1,6 +1,7 @@
 // Pacing: keep an export from loading the source harder than asked.
 import { sleep } from '../sleep';
 
+/** How an export paces its reads of the source, so a busy source is not swamped. */
 export interface PacingOptions {
   /** At most this many transactions read per second (averaged over the run). */
   maxTxPerSecond?: number;

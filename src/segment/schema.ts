@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { VALUE_TYPES, type ValueType } from '../db/types';
 import { KEYWORD } from './values';
 
+/** The format name every segment's header carries. */
 export const SEGMENT_FORMAT = 'txclone.segment';
+/** The segment format version this release writes and reads. */
 export const SEGMENT_VERSION = 1;
 
 const entityId = z.int().min(0);

@@ -7,11 +7,13 @@ import { SegmentStoreError, StoreRequestError } from './errors';
 import { ObjectSegmentStore } from './store';
 import type { SegmentStore, StoreOptions } from './types';
 
+/** Options of openDirectoryStore. */
 export interface DirectoryStoreOptions extends StoreOptions {
   /** The store's root directory; created on first write. */
   readonly path: string;
 }
 
+/** A segment store in a local directory: files written durably (temporary file, fsync, rename). */
 export function openDirectoryStore(options: DirectoryStoreOptions): SegmentStore {
   return new ObjectSegmentStore(new DirectoryBackend(options.path), options);
 }

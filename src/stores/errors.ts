@@ -20,6 +20,7 @@ export class SegmentConflictError extends SegmentStoreError {
   }
 }
 
+/** A segment the store was asked for is not there. */
 export class SegmentNotFoundError extends SegmentStoreError {
   override name = 'SegmentNotFoundError';
   constructor(readonly location: string) {
@@ -43,6 +44,7 @@ export class SegmentChecksumError extends SegmentStoreError {
   }
 }
 
+/** A database name that cannot name a place in a store. */
 export class InvalidDbNameError extends SegmentStoreError {
   override name = 'InvalidDbNameError';
   constructor(readonly db: string) {
@@ -53,10 +55,12 @@ export class InvalidDbNameError extends SegmentStoreError {
   }
 }
 
+/** A segment range that is not whole numbers with startT <= endT. */
 export class InvalidSegmentRangeError extends SegmentStoreError {
   override name = 'InvalidSegmentRangeError';
 }
 
+/** A store URL that cannot be opened; the message says why. */
 export class InvalidStoreUrlError extends SegmentStoreError {
   override name = 'InvalidStoreUrlError';
   constructor(
@@ -67,6 +71,7 @@ export class InvalidStoreUrlError extends SegmentStoreError {
   }
 }
 
+/** A store used after close(). */
 export class StoreClosedError extends SegmentStoreError {
   override name = 'StoreClosedError';
   constructor(location: string) {

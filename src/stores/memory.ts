@@ -15,10 +15,12 @@ export class MemoryBucket {
   readonly objects = new Map<string, MemoryObject>();
 }
 
+/** Options of openMemoryStore: a bucket to share between stores. */
 export interface MemoryStoreOptions extends StoreOptions {
   readonly bucket?: MemoryBucket;
 }
 
+/** A segment store in memory (for tests): stores opened on one MemoryBucket see the same segments. */
 export function openMemoryStore(options: MemoryStoreOptions = {}): SegmentStore {
   return new ObjectSegmentStore(new MemoryBackend(options.bucket ?? new MemoryBucket()), options);
 }

@@ -22,6 +22,7 @@ export type StoreTarget =
       readonly pageSize?: number;
     };
 
+/** Options of openStore. */
 export interface OpenStoreOptions extends StoreOptions {
   /** What a URL cannot carry (credentials, retry, timeouts), and overrides of its query. */
   readonly s3?: Partial<Omit<S3StoreOptions, 'bucket' | 'prefix'>>;
@@ -65,6 +66,7 @@ const s3Query = z.strictObject({
   pageSize: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
+/** Parses a store URL (a directory, file:///dir, s3://bucket/prefix?..., memory:) without opening it. */
 export function parseStoreUrl(url: string): StoreTarget {
   if (typeof url !== 'string' || url.trim() === '') throw new InvalidStoreUrlError(String(url), 'empty');
   const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();

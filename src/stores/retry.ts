@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SegmentStoreError } from './errors';
 
+/** How a store retries a transient failure: attempts and backoff. */
 export interface RetryOptions {
   /** Attempts in all, the first included; 1 means no retry. */
   readonly attempts: number;

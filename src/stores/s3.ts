@@ -14,8 +14,13 @@ import { isTransientS3Error, s3ErrorFacts, s3RequestError } from './s3-errors';
 import { ObjectSegmentStore } from './store';
 import type { SegmentStore, StoreOptions } from './types';
 
+/**
+ * When the AWS SDK adds checksums: 'WHEN_REQUIRED' for endpoints that reject them (s3rver, some
+ * S3-compatible servers).
+ */
 export type S3ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
 
+/** Options of openS3Store: bucket, prefix, endpoint, credentials, retry and timeouts. */
 export interface S3StoreOptions extends StoreOptions {
   readonly bucket: string;
   /** Key prefix inside the bucket, without leading or trailing '/'; default none. */
@@ -44,6 +49,7 @@ export interface S3StoreOptions extends StoreOptions {
   readonly socketTimeoutMs?: number;
 }
 
+/** A segment store in an S3 bucket (or an S3-compatible server), under a prefix. */
 export function openS3Store(options: S3StoreOptions): SegmentStore {
   return new ObjectSegmentStore(new S3Backend(options), options);
 }

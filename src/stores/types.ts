@@ -16,12 +16,14 @@ export interface SegmentInfo {
   readonly sha256?: string;
 }
 
+/** What SegmentStore.put did: written, or already there with the same bytes. */
 export interface PutResult {
   /** False when the same bytes were already stored (a no-op, e.g. a retried put). */
   readonly written: boolean;
   readonly segment: SegmentInfo & { readonly sha256: string };
 }
 
+/** Options of SegmentStore.list. */
 export interface ListOptions {
   /**
    * Only segments holding some t after this position, i.e. with `endT > afterT`.
@@ -33,6 +35,7 @@ export interface ListOptions {
   readonly limit?: number;
 }
 
+/** Options of SegmentStore.verify. */
 export interface VerifyOptions {
   /**
    * The first t the log must hold (e.g. 1 for a log that was never pruned). When
@@ -42,6 +45,7 @@ export interface VerifyOptions {
   readonly fromT?: number;
 }
 
+/** A stored segment's range and key. */
 export interface SegmentRange {
   readonly startT: number;
   readonly endT: number;
@@ -62,12 +66,14 @@ export interface VerifyOverlap {
   readonly second: SegmentRange;
 }
 
+/** A segment that failed verification, and why. */
 export interface VerifyCorrupt extends SegmentRange {
   readonly reason: string;
   readonly expectedSha256?: string;
   readonly actualSha256?: string;
 }
 
+/** What SegmentStore.verify found: gaps, overlaps and corrupt segments. */
 export interface VerifyReport {
   readonly db: string;
   /** True when there are no gaps, overlaps or corrupt segments. */
@@ -82,6 +88,7 @@ export interface VerifyReport {
   readonly corrupt: readonly VerifyCorrupt[];
 }
 
+/** Options of SegmentStore.prune. */
 export interface PruneOptions {
   /** Delete segments whose endT < beforeT ... */
   readonly beforeT: number;
@@ -97,11 +104,13 @@ export interface PruneOptions {
   readonly dryRun?: boolean;
 }
 
+/** What SegmentStore.prune deleted. */
 export interface PruneResult {
   /** Oldest first. The newest segment is never deleted. */
   readonly deleted: readonly SegmentInfo[];
 }
 
+/** Where segments live: immutable objects named by database and t range, written once, listed in order. */
 export interface SegmentStore {
   /** Where the store lives, for messages: `/var/lib/txclone`, `s3://bucket/prefix`, `memory:`. */
   readonly location: string;

@@ -62,6 +62,7 @@ export const SCHEMA_STAGES: TxOp[][] = [
   ],
 ];
 
+/** Options of LibraryWorkload: the seed, and how often the schema grows. */
 export interface WorkloadOptions {
   seed?: number;
   /** Install the next schema stage every this many transactions. */
@@ -71,6 +72,11 @@ export interface WorkloadOptions {
 const WORDS = ['river', 'stone', 'night', 'garden', 'glass', 'winter', 'paper', 'iron', 'salt', 'cloud', 'north', 'ember'];
 const CITIES = ['Lisbon', 'Oslo', 'Quito', 'Perth', 'Kyoto', 'Accra'];
 
+/**
+ * A seeded workload of library transactions (authors, books, members, loans) exercising refs,
+ * enums, cardinality many, components, tuples, upserts, retractions and a growing schema; the demo,
+ * the benches and the tests write it. The same seed gives the same transactions.
+ */
 export class LibraryWorkload {
   private readonly random: () => number;
   private readonly stageEvery: number;

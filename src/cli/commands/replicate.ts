@@ -1,7 +1,5 @@
 import { Command, Option } from 'commander';
-import { Metrics } from '../../metrics/metrics';
-import { startMetricsServer, type MetricsServer } from '../../metrics/server';
-import { ConsumerService, InProcessReplicator, ProducerService } from '../../queue';
+import type { MetricsServer } from '../../metrics/server';
 import { CliFailure, EXIT_USAGE, defineCommand } from '../command';
 import { required, type ConfigKey } from '../config';
 import type { CliContext } from '../context';
@@ -48,6 +46,12 @@ export function registerReplicateCommand(program: Command): void {
       const config = ctx.config;
       const roles = role === 'both' ? (['producer', 'consumer'] as const) : [role];
       for (const r of roles) for (const key of ROLE_KEYS[r]) if (key !== 'redis' || options.queue !== false) required(config, key);
+      // Loaded here, not at start-up: bullmq, ioredis and prom-client take longer to load than the rest of the CLI.
+      const [{ Metrics }, { startMetricsServer }, { ConsumerService, InProcessReplicator, ProducerService }] = await Promise.all([
+        import('../../metrics/metrics'),
+        import('../../metrics/server'),
+        import('../../queue'),
+      ]);
       const metrics = new Metrics({ processMetrics: true });
       const codec = role === 'consumer' ? ctx.codec() : ctx.sealingCodec();
       const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes, codec };

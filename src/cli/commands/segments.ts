@@ -2,10 +2,8 @@ import { Command } from 'commander';
 import { segmentToEdn } from '../../segment/edn';
 import { sealedHeader } from '../../segment/codec';
 import { encryptSegments } from '../../segment/encrypt';
-import { openStore } from '../../stores/open';
 import { startProgress } from '../progress';
 import { readPosition } from '../../restore/bookkeeping';
-import { openDatabase } from '../../db/open';
 import { CliFailure, EXIT_USAGE, collect, defineCommand, parseIntegerOption } from '../command';
 
 
@@ -67,6 +65,7 @@ export function registerSegmentCommands(program: Command): void {
       if (codec.activeKeyId === null)
         throw new CliFailure('segments encrypt: no encryption keys: set TXCLONE_ENCRYPTION_KEYS or --encryption-key-file', EXIT_USAGE);
       const from = ctx.store();
+      const { openStore } = await import('../../stores/open');
       const to = openStore(String(options.to));
       try {
         if (to.location === from.location) throw new CliFailure(`segments encrypt: --to names the store itself (${from.location}); give another one`, EXIT_USAGE);
@@ -105,6 +104,7 @@ export function registerSegmentCommands(program: Command): void {
       const beforeT = parseIntegerOption('--before-t', options.beforeT);
       if (beforeT === undefined) throw new CliFailure('prune: --before-t is required', EXIT_USAGE);
       const positions: number[] = [];
+      const { openDatabase } = await import('../../db/open');
       for (const url of (options.replica as string[] | undefined) ?? []) {
         const replica = await openDatabase(url);
         try {
