@@ -18,13 +18,13 @@ function parseRange(text: string): [number, number] {
 export function registerSegmentCommands(program: Command): void {
   const segments = program.command('segments').description('list, verify or inspect the segments in the store');
   defineCommand(
-    segments.command('list').description('segments in t order').option('--after-t <t>', 'only segments holding a t after this'),
+    segments.command('list').description('segments in t order, every level (a compacted segment L1.. lists beside the ones it holds)').option('--after-t <t>', 'only segments holding a t after this'),
     ['store', 'db', 'logLevel'],
     async (ctx, options) => {
       let count = 0;
       for await (const info of ctx.store().list(ctx.db, { afterT: parseIntegerOption('--after-t', options.afterT) })) {
         count++;
-        console.log(`${info.startT}-${info.endT}\t${info.size} bytes\t${info.sha256 ?? ''}\t${info.key}`);
+        console.log(`${info.startT}-${info.endT}\t${info.size} bytes\t${info.sha256 ?? ''}\t${info.key}\tL${info.level}`);
       }
       if (count === 0) console.log('no segments');
     },
