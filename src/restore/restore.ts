@@ -6,6 +6,7 @@ import { IdMap, IdMapInconsistencyError, ORIGINAL_ID, type IdMapOptions, type Id
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentCodec } from '../segment/codec';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
+import { SegmentNotFoundError } from '../stores/errors';
 import { LAST_SOURCE_TRANSACTION, advanceOp, installOps, readPosition, type TargetPosition } from './bookkeeping';
 import { ForeignWriteError, ReplicaDivergedError, SegmentGapError } from './errors';
 import { SegmentReader, type LoadedSegment } from './segments';
@@ -125,18 +126,9 @@ export class Restorer {
       status: 'caught-up', fromT: from, toT: from, transactions: 0, datoms: 0, untilReached, segment: null, lastInstant: null, ms: 0,
     });
     if (this.untilReached(from)) return idle(true);
-    const segment = await this.reader.segmentAfter(from);
-    if (!segment) return idle(false);
-    const { info } = segment;
-    if (info.startT > from + 1) {
-      throw new SegmentGapError(
-        `store ${this.store.location} db ${this.db}: no segment holds t=${from + 1} (the next segment starts at t=${info.startT}); ` +
-          `restore stops at the gap: run 'txclone repair' on the producer side`,
-        from + 1,
-        info.startT - 1,
-      );
-    }
-    const loaded = await segment.load();
+    const next = await this.nextSegment(from);
+    if (!next) return idle(false);
+    const { info, loaded } = next;
     const started = Date.now();
     const outcome = await this.applySegment(loaded, at);
     this.logger.info(
@@ -162,6 +154,34 @@ export class Restorer {
       lastInstant: outcome.lastInstant,
       ms: Date.now() - started,
     };
+  }
+
+  /**
+   * The segment holding from + 1, loaded. A segment listed and then deleted before it was
+   * read (compaction's retention, which deletes only what a compacted segment holds) is
+   * looked for again: the listing then offers the segment holding it.
+   */
+  private async nextSegment(from: number): Promise<{ info: SegmentInfo; loaded: LoadedSegment } | null> {
+    for (let attempt = 1; ; attempt++) {
+      const segment = await this.reader.segmentAfter(from);
+      if (!segment) return null;
+      const { info } = segment;
+      if (info.startT > from + 1) {
+        throw new SegmentGapError(
+          `store ${this.store.location} db ${this.db}: no segment holds t=${from + 1} (the next segment starts at t=${info.startT}); ` +
+            `restore stops at the gap: run 'txclone repair' on the producer side`,
+          from + 1,
+          info.startT - 1,
+        );
+      }
+      try {
+        return { info, loaded: await segment.load() };
+      } catch (err) {
+        if (!(err instanceof SegmentNotFoundError) || attempt >= 5) throw err;
+        this.logger.debug({ db: this.db, segment: info.key }, 'a listed segment is gone (retention); listing again');
+        this.reader.reset();
+      }
+    }
   }
 
   /** Applies segments until caught up (or the until bound is reached). */
