@@ -155,6 +155,12 @@ export interface Database {
    * so with concurrent writers they are not one snapshot.
    */
   datoms(options?: DatomsOptions): AsyncIterable<CurrentDatom>;
+  /**
+   * Calls listener after each commit (with the new basis t, or null when commits may
+   * have been missed, e.g. after a reconnect) until the returned function is called.
+   * Optional: a database that cannot notify lacks it, and callers poll.
+   */
+  onCommit?(listener: (t: number | null) => void): Promise<() => Promise<void>>;
   /** Releases everything (connections, the PGlite instance and its directory lock); closing again does nothing. */
   close(): Promise<void>;
 }

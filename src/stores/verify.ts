@@ -11,7 +11,7 @@ import type {
 
 export interface SegmentReader {
   list(db: string): AsyncIterable<SegmentInfo>;
-  get(db: string, startT: number, endT: number): Promise<Uint8Array>;
+  get(db: string, startT: number, endT: number, level?: number): Promise<Uint8Array>;
 }
 
 /** Reads every segment of db, one at a time, and reports what is wrong with the log. */
@@ -76,7 +76,7 @@ async function readProblem(
   segment: SegmentInfo,
 ): Promise<Pick<VerifyCorrupt, 'reason' | 'expectedSha256' | 'actualSha256'> | null> {
   try {
-    await reader.get(segment.db, segment.startT, segment.endT);
+    await reader.get(segment.db, segment.startT, segment.endT, segment.level);
     return null;
   } catch (err) {
     if (err instanceof SegmentChecksumError) {

@@ -9,10 +9,10 @@ import { openDatabase } from '../../db/open';
 import { CliFailure, EXIT_USAGE, collect, defineCommand, parseIntegerOption } from '../command';
 
 
-function parseRange(text: string): [number, number] {
-  const match = /^(\d+)(?:-|\.\.)(\d+)$/.exec(text.replace(/\.seg$/, '').split('/').pop() ?? '');
-  if (!match) throw new CliFailure(`segment: expected a range like 1-1000 (or a segment file name), got ${JSON.stringify(text)}`, EXIT_USAGE);
-  return [Number(match[1]), Number(match[2])];
+function parseRange(text: string): [number, number, number] {
+  const match = /^(\d+)(?:-|\.\.)(\d+)(?:\.L([1-9]))?$/.exec(text.replace(/\.seg$/, '').split('/').pop() ?? '');
+  if (!match) throw new CliFailure(`segment: expected a range like 1-1000 or 1-1000.L1 (or a segment file name), got ${JSON.stringify(text)}`, EXIT_USAGE);
+  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
 }
 
 export function registerSegmentCommands(program: Command): void {
@@ -46,9 +46,9 @@ export function registerSegmentCommands(program: Command): void {
     segments.command('inspect <range>').description('print a segment (e.g. 1-1000) as EDN; a sealed one needs its key'),
     ['store', 'db', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, _options, [range]) => {
-      const [startT, endT] = parseRange(range!);
+      const [startT, endT, level] = parseRange(range!);
       const codec = ctx.codec();
-      const bytes = await ctx.store().get(ctx.db, startT, endT);
+      const bytes = await ctx.store().get(ctx.db, startT, endT, level);
       const name = `${ctx.store().location} ${ctx.db} ${startT}-${endT}`;
       const segment = codec.decode(bytes, { name, place: { database: ctx.db, startT, endT } });
       const sealed = sealedHeader(bytes, name);
