@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from './config';
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE } from './command';
+import { registerCompactCommand } from './commands/compact';
 import { registerDemoCommand } from './commands/demo';
 import { registerExportCommands } from './commands/export';
 import { registerReplicateCommand } from './commands/replicate';
@@ -32,6 +33,7 @@ Exit codes: 0 success, 1 failure (or differences found), 2 bad usage or configur
   registerReplicateCommand(program);
   registerStatusCommand(program);
   registerSegmentCommands(program);
+  registerCompactCommand(program);
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride();

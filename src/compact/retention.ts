@@ -59,7 +59,10 @@ export async function enforceRetention(store: SegmentStore, db: string, options:
       continue;
     }
     options.signal?.throwIfAborted();
-    if (!options.dryRun) await store.delete(db, segment);
+    if (!options.dryRun) {
+      await store.delete(db, segment);
+      logger.debug({ db, segment: segment.key, heldBy: cover.key }, 'retention: deleted a segment a compacted one holds');
+    }
     deleted.push(segment);
   }
   if (deleted.length > 0) logger.info({ db, deleted: deleted.length, waiting, dryRun: Boolean(options.dryRun) }, 'retention: deleted segments that compacted ones hold');
