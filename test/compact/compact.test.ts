@@ -162,6 +162,23 @@ describe('compaction', () => {
     expect(counting.reads()).toBe(11);
   });
 
+  it('verify reports a segment that holds part of another level\'s segment, or overlaps its own level', async () => {
+    const store = resources.memoryStore();
+    await exportInSizes(source, store, 'lib', [10]);
+    await compact(store, 'lib', { levels: LEVELS });
+    // A level-1 segment 15..34 cuts through L0 11..20 and 31..40, and overlaps L1 1..20 and 21..40.
+    const { exportRange } = await import('../../src/segment/export');
+    const other = openMemoryStore();
+    await exportRange(source, other, 'lib', 15, 34, { maxTxns: 20 });
+    await store.put('lib', 15, 34, await other.get('lib', 15, 34), { level: 1 });
+    const report = await store.verify('lib', { fromT: 1 });
+    expect(report.ok).toBe(false);
+    const pairs = report.overlaps.map((o) => `${o.first.key.split('/').pop()} ${o.second.key.split('/').pop()}`);
+    expect(pairs).toContain('00000000000000000001-00000000000000000020.L1.seg 00000000000000000015-00000000000000000034.L1.seg');
+    expect(pairs).toContain('00000000000000000011-00000000000000000020.seg 00000000000000000015-00000000000000000034.L1.seg');
+    expect(report.gaps).toEqual([]);
+  });
+
   it('refuses levels that are not 1, 2, ... growing, naming the level', () => {
     expect(() => validateLevels([{ level: 1, maxTxns: 100, windowMs: 1000 }, { level: 2, maxTxns: 50, windowMs: 1000 }])).toThrow(
       /compaction level 2: must hold more transactions than level 1/,
