@@ -85,7 +85,8 @@ while (clock < end) {
     await Promise.all(pending.splice(0));
     const result = await compact(store, db, { levels, instants });
     written += result.segments.filter((s) => s.written).length;
-    await enforceRetention(store, db, { graceMs, now: () => new Date(clock) });
+    // As the producer's compactor does: retention works from the pass's own listing.
+    await enforceRetention(store, db, { graceMs, now: () => new Date(clock), segments: result.listed });
     passes++;
     maxObjects = Math.max(maxObjects, await objects());
     nextCompaction += compactEveryMs;

@@ -40,6 +40,11 @@ export interface CompactedSegment {
 export interface CompactResult {
   /** What this run produced, by level then t. */
   segments: CompactedSegment[];
+  /**
+   * Every segment of the store as this run saw it (its listing, plus what it wrote), in
+   * key order: retention may take it instead of listing again (one listing per pass).
+   */
+  listed: SegmentInfo[];
 }
 
 /** One compaction pass over every level, lowest first (a level's new segments feed the next). */
@@ -47,7 +52,9 @@ export async function compact(store: SegmentStore, db: string, options: CompactO
   const levels = options.levels ?? DEFAULT_LEVELS;
   validateLevels(levels);
   const byLevel = new Map<number, SegmentInfo[]>();
+  const listed: SegmentInfo[] = [];
   for await (const info of store.list(db)) {
+    listed.push(info);
     const list = byLevel.get(info.level) ?? [];
     list.push(info);
     byLevel.set(info.level, list);
@@ -61,7 +68,10 @@ export async function compact(store: SegmentStore, db: string, options: CompactO
     segments.push(...produced);
     byLevel.set(spec.level, mergeByStart(outputs, produced.map((p) => p.info)));
   }
-  return { segments };
+  const known = new Set(listed.map((s) => s.key));
+  for (const s of segments) if (!known.has(s.info.key)) listed.push(s.info);
+  listed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return { segments, listed };
 }
 
 class LevelRun {

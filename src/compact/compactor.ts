@@ -96,7 +96,7 @@ export class Compactor {
         instants: this.instants,
       });
       const retention =
-        this.options.retention === false ? null : await enforceRetention(store, db, { graceMs: this.options.graceMs, logger: this.logger, signal });
+        this.options.retention === false ? null : await enforceRetention(store, db, { graceMs: this.options.graceMs, logger: this.logger, signal, segments: compacted.listed });
       const pass = { compacted, retention };
       this.options.onPass?.(pass);
       return pass;

@@ -17,6 +17,11 @@ export interface RetentionOptions {
   dryRun?: boolean;
   logger?: Logger;
   signal?: AbortSignal;
+  /**
+   * The store's segments as just listed (compact()'s `listed`), instead of listing again.
+   * A segment without a modifiedAt (one just written) covers nothing until listed.
+   */
+  segments?: readonly SegmentInfo[];
 }
 
 export interface RetentionResult {
@@ -31,8 +36,8 @@ export async function enforceRetention(store: SegmentStore, db: string, options:
   if (!(Number.isFinite(graceMs) && graceMs >= 0)) throw new RangeError(`graceMs must be a non-negative number, got ${graceMs}`);
   const logger = options.logger ?? silentLogger;
   const now = (options.now ?? (() => new Date()))().getTime();
-  const all: SegmentInfo[] = [];
-  for await (const info of store.list(db)) all.push(info);
+  const all: SegmentInfo[] = options.segments ? [...options.segments] : [];
+  if (!options.segments) for await (const info of store.list(db)) all.push(info);
   const lastT = all.reduce((max, s) => Math.max(max, s.endT), 0);
   const byLevel = new Map<number, SegmentInfo[]>();
   for (const s of all) {
