@@ -80,4 +80,26 @@ describe('commit notifications', () => {
     for (let i = 0; i < 5; i++) workload.observe(await source.transact(workload.next()));
     await until('the notifications exported t=25', async () => (await store.head('lib'))?.endT === 25, 60_000);
   });
+
+  it('the producer compacts the store on its own timer, and retention deletes what is held', async () => {
+    const redis = await freshRedis('compacting');
+    const { source, workload } = await librarySource(resources, 0, 302);
+    const store = resources.store();
+    const producer = resources.add(
+      new ProducerService({
+        source, store, db: 'lib', redis: redis.url, prefix: redis.prefix, intervalMs: 600_000, export: { maxTxns: 5 },
+        compaction: { levels: [{ level: 1, maxTxns: 20, windowMs: 3_600_000 }], intervalMs: 50, graceMs: 0 },
+      }),
+    );
+    await producer.start();
+    for (let i = 0; i < 45; i++) workload.observe(await source.transact(workload.next()));
+    const levels = async () => {
+      const out: string[] = [];
+      for await (const s of store.list('lib')) out.push(`${s.startT}-${s.endT}/L${s.level}`);
+      return out;
+    };
+    await until('compacted and retained', async () => (await levels()).filter((s) => s.endsWith('/L1')).length >= 2 && (await levels()).filter((s) => s.endsWith('/L0')).length <= 4, 60_000);
+    const report = await store.verify('lib', { fromT: 1 });
+    expect(report).toMatchObject({ ok: true, gaps: [], overlaps: [] });
+  });
 });
