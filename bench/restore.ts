@@ -1,8 +1,13 @@
 // Restore throughput: at least --datoms datoms (default 1,000,000) restored from a directory
-// store into PGlite and into the PostgreSQL server, each in its own process so that its peak
-// RSS is its own (into PostgreSQL twice: with Node's default heap and with its old generation
-// capped at 128 MB); then the same datoms loaded by plain COPY into a scratch table, the ceiling.
-//   npx tsx bench/restore.ts [--datoms 1000000] [--batch-txns 500] [--part-datoms 2000]
+// store, each run in its own process so that its peak RSS is its own:
+//   remap into PGlite and into PostgreSQL (and PostgreSQL with the old generation capped at 128 MB);
+//   clone into PostgreSQL incrementally (indexes in place), as an initial load (COPY into
+//   index-less tables, indexes built at the end), and into PGlite (its default: an initial load).
+// Then the two ceilings, measured in the same run on the same datoms, in tables shaped like
+// log + eav: COPY with the indexes in place (the ceiling of incremental writes), and COPY into
+// bare tables then building the indexes (pg_restore's order, the ceiling of an initial load).
+// Each figure is printed as a ratio of its ceiling.
+//   npx tsx bench/restore.ts [--datoms 1000000] [--only remap|clone] [--batch-txns 500] [--part-datoms 2000]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openDatabase } from '../src/db/open';
-import { Restorer } from '../src/restore/restore';
+import { createRestorer } from '../src/restore/restorer';
 import { decodeSegment } from '../src/segment/format';
 import { exportAll } from '../src/segment/export';
 import { openDirectoryStore } from '../src/stores/directory';
@@ -43,17 +48,19 @@ if (child !== -1) {
 }
 
 async function restoreInto(kind: string, storeDir: string): Promise<ChildResult> {
-  const scratch = kind === 'pglite' ? await mkdtemp(path.join(os.tmpdir(), 'txclone-bench-target-')) : null;
+  const scratch = kind.endsWith('pglite') ? await mkdtemp(path.join(os.tmpdir(), 'txclone-bench-target-')) : null;
   const schema = `bench_target_${process.pid}`;
   const url = scratch ? `pglite://${scratch}` : postgresUrl(schema);
   const target = await openDatabase(url, { writePartDatoms: argNumber('part-datoms', 2_000) });
   const store = openDirectoryStore({ path: storeDir });
   try {
     const started = Date.now();
-    const restorer = new Restorer(target, store, 'bench', { batchTxns: argNumber('batch-txns', 500), batchDatoms: 20_000 });
+    const restorer = kind.startsWith('clone')
+      ? createRestorer(target, store, 'bench', { mode: 'clone', bulkLoadMinTxns: kind === 'clone-incremental-postgres' ? Number.MAX_SAFE_INTEGER : undefined })
+      : createRestorer(target, store, 'bench', { batchTxns: argNumber('batch-txns', 500), batchDatoms: 20_000 });
     const totals = await restorer.all();
     const ms = Date.now() - started;
-    const s = totals.idMap;
+    const s = totals.idMap ?? { hits: 0, lookups: 0, newAboveMark: 0, cacheSize: 0 };
     const resolved = s.hits + s.lookups + s.newAboveMark;
     return {
       kind,
@@ -87,12 +94,17 @@ async function main(): Promise<void> {
   const results: ChildResult[] = [];
   // The last run caps V8's old generation: Node's default lets the heap grow far past what the
   // restore keeps alive (about 40 MB after a full collection), and RSS follows the heap.
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
   const runs = [
-    { kind: 'pglite', label: 'pglite', flags: [] },
-    { kind: 'postgres', label: 'postgres', flags: [] },
-    { kind: 'postgres', label: 'postgres, NODE_OPTIONS=--max-old-space-size=128', flags: ['--max-old-space-size=128'] },
-  ];
-  for (const { kind, label, flags } of runs) {
+    { kind: 'remap-pglite', label: 'remap into pglite', flags: [], ceiling: null },
+    { kind: 'remap-postgres', label: 'remap into postgres', flags: [], ceiling: 'indexed' },
+    { kind: 'remap-postgres', label: 'remap into postgres, NODE_OPTIONS=--max-old-space-size=128', flags: ['--max-old-space-size=128'], ceiling: 'indexed' },
+    { kind: 'clone-incremental-postgres', label: 'clone into postgres, incremental', flags: [], ceiling: 'indexed' },
+    { kind: 'clone-load-postgres', label: 'clone into postgres, initial load', flags: [], ceiling: 'load' },
+    { kind: 'clone-pglite', label: 'clone into pglite (initial load)', flags: [], ceiling: null },
+  ].filter((r) => !only || r.kind.startsWith(only));
+  const printed: Array<{ label: string; result: ChildResult; ceiling: string | null }> = [];
+  for (const { kind, label, flags, ceiling } of runs) {
     const extra = ['batch-txns', 'part-datoms'].flatMap((name) => (process.argv.includes(`--${name}`) ? [`--${name}`, String(argNumber(name, 1))] : []));
     const args = [...flags, '--import', 'tsx', self, '--child', kind, '--store', storeDir, '--datoms', String(datoms), ...extra];
     const run = spawnSync(process.execPath, args, {
@@ -103,6 +115,7 @@ async function main(): Promise<void> {
     if (run.status !== 0) throw new Error(`restore into ${label} failed (exit ${run.status})`);
     const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as ChildResult;
     results.push(result);
+    printed.push({ label, result, ceiling });
     console.log(
       `${label}: ${result.datoms} datoms, ${result.transactions} transactions in ${(result.ms / 1000).toFixed(1)} s: ` +
         `${rate(result.datoms, result.ms)} datoms/s, ${rate(result.transactions, result.ms)} transactions/s, ` +
@@ -110,42 +123,64 @@ async function main(): Promise<void> {
     );
   }
 
-  const copy = await copyCeiling(storeDir);
-  const postgres = results[1]!;
+  const indexed = await copyCeiling(storeDir, 'indexed');
+  const load = await copyCeiling(storeDir, 'load');
+  console.log(`ceiling, COPY into log + eav with their indexes: ${indexed.datoms} datoms in ${(indexed.ms / 1000).toFixed(1)} s: ${rate(indexed.datoms, indexed.ms)} datoms/s`);
   console.log(
-    `COPY: ${copy.datoms} datoms into a scratch table in ${(copy.ms / 1000).toFixed(1)} s: ${rate(copy.datoms, copy.ms)} datoms/s ` +
-      `(restore into PostgreSQL reaches ${((postgres.datoms / postgres.ms / (copy.datoms / copy.ms)) * 100).toFixed(1)}% of it)`,
+    `ceiling, COPY into bare log + eav, then their indexes: ${load.datoms} datoms in ${(load.ms / 1000).toFixed(1)} s ` +
+      `(${(load.copyMs / 1000).toFixed(1)} s COPY + ${((load.ms - load.copyMs) / 1000).toFixed(1)} s indexes): ${rate(load.datoms, load.ms)} datoms/s`,
   );
+  for (const { label, result, ceiling } of printed) {
+    if (!ceiling) continue;
+    const c = ceiling === 'indexed' ? indexed : load;
+    console.log(`  ${label}: ${((result.datoms / result.ms / (c.datoms / c.ms)) * 100).toFixed(0)}% of the ${ceiling === 'indexed' ? 'indexed' : 'load-then-index'} ceiling`);
+  }
   await store.close();
 }
 
-/** The same datoms, decoded from the same segments, loaded by COPY: what PostgreSQL can take at best. */
-async function copyCeiling(storeDir: string): Promise<{ datoms: number; ms: number }> {
+/**
+ * The same datoms, decoded from the same segments, loaded by COPY into tables shaped like log
+ * and eav (every datom into both): with their indexes in place, or into bare tables with the
+ * indexes built afterwards. What PostgreSQL can take at best, each way.
+ */
+async function copyCeiling(storeDir: string, how: 'indexed' | 'load'): Promise<{ datoms: number; ms: number; copyMs: number }> {
   const store = openDirectoryStore({ path: storeDir });
   const client = new pg.Client({ connectionString: postgresBase() });
   await client.connect();
-  const table = `bench_copy_${process.pid}`;
+  const schema = `bench_ceiling_${process.pid}`;
+  const indexes = [
+    `alter table ${schema}.log add primary key (t, seq)`,
+    `create index on ${schema}.log (e)`,
+    `create index on ${schema}.eav (e, a)`,
+    `create index on ${schema}.eav (a, hashtextextended(v, 0))`,
+  ];
   try {
-    await client.query(`create unlogged table ${table} (t int8, e int8, a int8, v text, added bool)`);
+    await client.query(`create schema ${schema}`);
+    await client.query(`create table ${schema}.log (t int8 not null, seq int4 not null, e int8 not null, a int8 not null, v text not null, added bool not null)`);
+    await client.query(`create table ${schema}.eav (e int8 not null, a int8 not null, v text not null, t int8 not null)`);
+    if (how === 'indexed') for (const statement of indexes) await client.query(statement);
     let count = 0;
     const started = Date.now();
-    async function* rows() {
-      for await (const info of store.list('bench')) {
-        const segment = decodeSegment(await store.get('bench', info.startT, info.endT), { name: info.key });
-        let chunk = '';
-        for (const tx of segment.transactions) {
-          for (const [e, a, v, added] of tx.datoms) {
-            count++;
-            chunk += `${tx.t}\t${e}\t${a}\t${escapeCopy(v)}\t${added ? 't' : 'f'}\n`;
-          }
-        }
-        yield chunk;
+    for await (const info of store.list('bench')) {
+      const segment = decodeSegment(await store.get('bench', info.startT, info.endT), { name: info.key });
+      let log = '';
+      let eav = '';
+      for (const tx of segment.transactions) {
+        tx.datoms.forEach(([e, a, v, added], seq) => {
+          count++;
+          const text = escapeCopy(v);
+          log += `${tx.t}\t${seq}\t${e}\t${a}\t${text}\t${added ? 't' : 'f'}\n`;
+          eav += `${e}\t${a}\t${text}\t${tx.t}\n`;
+        });
       }
+      await pipeline(Readable.from([log]), client.query(copyFrom(`copy ${schema}.log from stdin`)));
+      await pipeline(Readable.from([eav]), client.query(copyFrom(`copy ${schema}.eav from stdin`)));
     }
-    await pipeline(Readable.from(rows()), client.query(copyFrom(`copy ${table} from stdin`)));
-    return { datoms: count, ms: Date.now() - started };
+    const copyMs = Date.now() - started;
+    if (how === 'load') for (const statement of indexes) await client.query(statement);
+    return { datoms: count, ms: Date.now() - started, copyMs };
   } finally {
-    await client.query(`drop table if exists ${table}`);
+    await client.query(`drop schema if exists ${schema} cascade`);
     await client.end();
     await store.close();
   }

@@ -34,6 +34,16 @@ export const CONFIG_KEYS = {
   maxTxPerSecond: { schema: positiveInt, env: 'TXCLONE_MAX_TX_PER_SECOND', help: 'pacing: source transactions read per second at most' },
   pauseMs: { schema: nonNegativeInt, env: 'TXCLONE_PAUSE_MS', help: 'pacing: pause after each segment (ms)' },
   batchTxns: { schema: positiveInt, env: 'TXCLONE_BATCH_TXNS', help: 'source transactions per target commit' },
+  mode: {
+    schema: z.enum(['remap', 'clone']),
+    env: 'TXCLONE_MODE',
+    help: "replica mode: remap (the target assigns its own ids) or clone (the target keeps the source's ids, t and log)",
+  },
+  bulkLoadMinTxns: {
+    schema: positiveInt,
+    env: 'TXCLONE_BULK_LOAD_MIN_TXNS',
+    help: 'clone mode: an empty clone this many transactions behind loads in bulk (indexes built at the end)',
+  },
   idCacheSize: {
     schema: positiveInt,
     env: 'TXCLONE_ID_CACHE_SIZE',
@@ -85,7 +95,7 @@ export const DEFAULTS: Config = {
   maxBytes: 8 * 1024 * 1024,
   segmentTxns: 1000,
   parallel: 2,
-  batchTxns: 200,
+  mode: 'remap',
   idCacheSize: 100_000,
   metricsHost: '0.0.0.0',
   compactionLevels: formatLevels(DEFAULT_LEVELS),

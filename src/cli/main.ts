@@ -8,7 +8,7 @@ import { registerExportCommands } from './commands/export';
 import { registerReplicateCommand } from './commands/replicate';
 import { registerRestoreCommands } from './commands/restore';
 import { registerSegmentCommands } from './commands/segments';
-import { registerStatusCommand } from './commands/status';
+import { registerPromoteCommand, registerStatusCommand } from './commands/status';
 import { DatabaseOpenError } from '../db/errors';
 import { KeyRingError } from '../segment/keyring';
 import { InvalidStoreUrlError, InvalidDbNameError } from '../stores/errors';
@@ -32,6 +32,7 @@ Exit codes: 0 success, 1 failure (or differences found), 2 bad usage or configur
   registerRestoreCommands(program);
   registerReplicateCommand(program);
   registerStatusCommand(program);
+  registerPromoteCommand(program);
   registerSegmentCommands(program);
   registerCompactCommand(program);
   program.exitOverride();

@@ -6,7 +6,10 @@
 // snapshot while writers run; the log (and so txRange and datoms({ asOfT })) never changes.
 import { builtinIdents } from './builtins';
 import { datomPagesAsOf } from './as-of';
-import { DatabaseOpenError, TransactionError } from './errors';
+import { firstContradiction, beginLoadSql, finishLoadSql, writeLogRows, writeLogRowsBulk } from './clone-write';
+import { CloneRefusedError, DatabaseLoadingError, DatabaseOpenError, LogPositionError, TransactionError } from './errors';
+import type { LogBatch } from './log-apply';
+import { assertWritable, roleOf, type DatabaseRole, type Fence } from './roles';
 import { Schema, type StoredEntity } from './schema';
 import { FORMAT_VERSION, ensureTables, valueHash } from './sql/ddl';
 import type { SqlDriver, SqlQueryable } from './sql/driver';
@@ -128,6 +131,7 @@ export class DatomDatabase implements Database {
     if (requests.length === 0) return [];
     const { results, schema, cache } = await this.driver.transaction(async (q) => {
       const [meta] = await q.query<MetaRow>('select * from meta for update');
+      assertWritable(meta!, this.location);
       const before = await this.schemaFor(q, meta!.schema_t);
       const state = new BatchState(q);
       const transactor = new Transactor(state, {
@@ -183,6 +187,125 @@ export class DatomDatabase implements Database {
       tempids: r.tempids,
       datoms: withDatoms ? r.datoms.map((d): TxDatom => [d.e, d.a, decodeStored(schema, d.a, d.v), d.added]) : [],
     }));
+  }
+
+  async role(): Promise<DatabaseRole> {
+    const [meta] = await this.driver.query<MetaRow>('select * from meta');
+    return roleOf(meta!);
+  }
+
+  async fence(fence: Fence): Promise<number> {
+    return this.driver.transaction(async (q) => {
+      const [meta] = await q.query<MetaRow>('select * from meta for update');
+      const role = roleOf(meta!);
+      if (role.fence?.migration === fence.migration) return meta!.basis_t;
+      if (role.role !== 'primary') throw new CloneRefusedError(`${this.location} is a clone of ${role.cloneOf}: only a primary can be fenced`);
+      if (role.fence)
+        throw new CloneRefusedError(`${this.location} is fenced by migration ${role.fence.migration} already; migration ${fence.migration} cannot fence it`);
+      await q.query('update meta set fence = $1', [JSON.stringify({ migration: fence.migration, newPrimary: fence.newPrimary })]);
+      return meta!.basis_t;
+    });
+  }
+
+  async unfence(migration: string): Promise<void> {
+    await this.driver.query(`update meta set fence = null where fence::jsonb ->> 'migration' = $1`, [migration]);
+  }
+
+  async promote(): Promise<void> {
+    await this.driver.transaction(async (q) => {
+      const [meta] = await q.query<MetaRow>('select * from meta for update');
+      if (meta!.role !== 'clone') return;
+      if (meta!.loading)
+        throw new DatabaseLoadingError(`${this.location}: the clone's initial load has not finished; restore it to its end before promoting it`);
+      await q.query(`update meta set role = 'primary'`);
+    });
+  }
+
+  async demote(cloneOf: string, migration: string): Promise<void> {
+    await this.driver.transaction(async (q) => {
+      const [meta] = await q.query<MetaRow>('select * from meta for update');
+      const role = roleOf(meta!);
+      if (role.role === 'clone' && role.cloneOf === cloneOf) return;
+      if (role.role === 'clone')
+        throw new CloneRefusedError(`${this.location} is a clone of ${role.cloneOf}; it cannot become a clone of ${cloneOf}`);
+      if (role.fence?.migration !== migration && meta!.basis_t !== 0)
+        throw new CloneRefusedError(
+          `${this.location} is a primary not fenced by migration ${migration}: only a fenced or empty primary becomes a clone`,
+        );
+      await q.query(`update meta set role = 'clone', clone_of = $1, fence = null`, [cloneOf]);
+    });
+  }
+
+  /**
+   * Writes a source's transactions verbatim (same t, ids, instants and datoms): the clone's
+   * basis must be the batch's first t - 1, checked under the meta lock. An empty primary
+   * becomes a clone of source. A batch prepared for bulk load goes by COPY into index-less
+   * tables; finishLoad() then derives the current datoms and builds the indexes.
+   */
+  async applyLog(batch: LogBatch, options: { source: string; bulk?: boolean }): Promise<void> {
+    let contradicted = false;
+    await this.driver.transaction(async (q) => {
+      const [meta] = await q.query<MetaRow>('select * from meta for update');
+      const role = roleOf(meta!);
+      if (role.role === 'primary') {
+        if (meta!.basis_t !== 0 || role.fence)
+          throw new CloneRefusedError(
+            `${this.location} is a primary at t=${meta!.basis_t}${role.cloneOf ? ` (a promoted clone of ${JSON.stringify(role.cloneOf)})` : ''}: ` +
+              `a clone restore writes only into an empty database or a clone of ${JSON.stringify(options.source)}`,
+          );
+        await q.query(`update meta set role = 'clone', clone_of = $1`, [options.source]);
+      } else if (role.cloneOf !== options.source) {
+        throw new CloneRefusedError(`${this.location} is a clone of ${JSON.stringify(role.cloneOf)}, not of ${JSON.stringify(options.source)}`);
+      }
+      if (meta!.basis_t !== batch.firstT - 1)
+        throw new LogPositionError(
+          `${this.location} is at t=${meta!.basis_t}: transactions ${batch.firstT}..${batch.lastT} do not follow it`,
+          meta!.basis_t,
+        );
+      if (options.bulk) {
+        if (!meta!.loading) {
+          if (meta!.basis_t !== 0) throw new Error(`internal: bulk load into ${this.location}, which is not empty and not loading`);
+          await beginLoadSql(q, this.driver.schema);
+        }
+        await writeLogRowsBulk(q, batch);
+        return;
+      }
+      if (meta!.loading) throw new Error(`internal: ${this.location} is loading; its batches go by bulk load until finishLoad`);
+      const { present, missing } = await writeLogRows(q, batch);
+      if (present > 0 || missing > 0) {
+        contradicted = true;
+        throw new RollBack();
+      }
+    }).catch((err) => {
+      if (!(err instanceof RollBack)) throw err;
+    });
+    if (contradicted) {
+      const error = await firstContradiction(this.driver, batch, this.location);
+      throw error ?? new LogPositionError(`${this.location} changed while transactions ${batch.firstT}..${batch.lastT} were applied`, -1);
+    }
+    if (!options.bulk) await this.upkeep?.wrote(batch.datoms);
+  }
+
+  /** Ends a clone's initial load (see applyLog); does nothing when it is not loading. */
+  async finishLoad(): Promise<void> {
+    await this.driver.transaction(async (q) => {
+      const [meta] = await q.query<MetaRow>('select * from meta for update');
+      if (!meta!.loading) return;
+      await finishLoadSql(q, this.driver.schema, this.location);
+    });
+    this.cache = null;
+  }
+
+  /** A digest of the log and txs rows with fromT <= t <= toT: equal logs give equal digests. */
+  async logDigest(fromT: number, toT: number): Promise<string> {
+    const [row] = await this.driver.query<{ log: string; txs: string }>(
+      `select (select md5(coalesce(string_agg(concat_ws(',', t, seq, e, a, added, length(v), v), E'\n' order by t, seq), ''))
+               from log where t >= $1 and t <= $2) as log,
+              (select md5(coalesce(string_agg(concat_ws(',', t, tx, instant), E'\n' order by t), ''))
+               from txs where t >= $1 and t <= $2) as txs`,
+      [fromT, toT],
+    );
+    return `${row!.log}${row!.txs}`;
   }
 
   async *txRange(startT: number, endT: number): AsyncIterable<Transaction> {
@@ -336,7 +459,9 @@ export class DatomDatabase implements Database {
 
   /** The schema as committed now; read again when another writer changed it. */
   private async currentSchema(): Promise<SchemaCache> {
-    const [meta] = await this.driver.query<{ schema_t: number }>('select schema_t from meta');
+    const [meta] = await this.driver.query<{ schema_t: number; loading: boolean }>('select schema_t, loading from meta');
+    if (meta!.loading)
+      throw new DatabaseLoadingError(`${this.location} is a clone whose initial load has not finished: its current datoms are not derived yet`);
     return this.schemaFor(this.driver, meta!.schema_t);
   }
 
@@ -356,6 +481,9 @@ export class DatomDatabase implements Database {
     return cache;
   }
 }
+
+/** Unwinds a SQL transaction whose outcome the caller reports itself. */
+class RollBack extends Error {}
 
 function decodeStored(schema: Schema, a: EntityId, v: string): Value {
   const attribute = schema.attributes.get(a);

@@ -56,3 +56,58 @@ export class TransactionError extends Error {
 export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
 }
+
+/** A migration fenced this database: it accepts no transaction until the fence is lifted. Retry against the new primary. */
+export class DatabaseFencedError extends Error {
+  override name = 'DatabaseFencedError';
+  /** The write may succeed against the new primary, or here once the fence is lifted. */
+  readonly retryable = true;
+  constructor(
+    location: string,
+    /** The migration that set the fence. */
+    readonly migration: string,
+    /** The database that takes writes instead (a name, never credentials). */
+    readonly newPrimary: string,
+  ) {
+    super(`${location} is fenced by migration ${migration}: it accepts no writes; the new primary is ${newPrimary}`);
+  }
+}
+
+/** A clone follows its source and refuses ordinary transactions until it is promoted. */
+export class ReadOnlyCloneError extends Error {
+  override name = 'ReadOnlyCloneError';
+}
+
+/** A clone whose initial load has not finished cannot answer reads of the current datoms. */
+export class DatabaseLoadingError extends Error {
+  override name = 'DatabaseLoadingError';
+}
+
+/** A clone restore into a database that is not an empty database or a clone of the same source. */
+export class CloneRefusedError extends Error {
+  override name = 'CloneRefusedError';
+}
+
+/** Transactions applied to a clone must start right after its basis. */
+export class LogPositionError extends Error {
+  override name = 'LogPositionError';
+  constructor(
+    message: string,
+    /** The clone's basis t when the write was tried. */
+    readonly basisT: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The source's log contradicts the clone: a retraction of a datom it does not hold, or an assertion of one it holds. */
+export class CloneDivergedError extends Error {
+  override name = 'CloneDivergedError';
+  constructor(
+    message: string,
+    /** The source t whose datom contradicts the clone. */
+    readonly t: number,
+  ) {
+    super(message);
+  }
+}

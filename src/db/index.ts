@@ -1,7 +1,19 @@
 export * from './types';
 export { openDatabase, parseDatabaseUrl, type DatabaseLocation } from './open';
 export { DatomDatabase, type DatomDatabaseOptions } from './datom-db';
-export { TransactionError, DatabaseOpenError, type TransactionErrorCode } from './errors';
+export {
+  TransactionError,
+  DatabaseOpenError,
+  DatabaseFencedError,
+  ReadOnlyCloneError,
+  DatabaseLoadingError,
+  CloneRefusedError,
+  CloneDivergedError,
+  LogPositionError,
+  type TransactionErrorCode,
+} from './errors';
+export { LogBatch, type PrepareOptions } from './log-apply';
+export { describeRole, type DatabaseRole, type Fence } from './roles';
 export { FIRST_USER_ENTITY_ID } from './builtins';
 export { ValueError } from './values';
 export { commitChannel, type CommitListener, type Unsubscribe } from './commits';

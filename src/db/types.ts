@@ -1,5 +1,7 @@
 // The database port: what replication needs from a Datomic-style database.
 // Both the source and the target satisfy it; nothing here knows about replication.
+import type { LogBatch } from './log-apply';
+import type { DatabaseRole, Fence } from './roles';
 
 export type EntityId = number;
 
@@ -155,6 +157,22 @@ export interface Database {
    * so with concurrent writers they are not one snapshot.
    */
   datoms(options?: DatomsOptions): AsyncIterable<CurrentDatom>;
+  /** Primary or clone, loading or not, fenced or not: kept in the database, so every process sees it. */
+  role(): Promise<DatabaseRole>;
+  /** Makes a primary refuse transactions (DatabaseFencedError); returns its basis t. The same migration again is a no-op. */
+  fence(fence: Fence): Promise<number>;
+  /** Lifts the fence if this migration set it. */
+  unfence(migration: string): Promise<void>;
+  /** A clone becomes a primary that accepts transactions (and refuses clone restores); a primary stays one. */
+  promote(): Promise<void>;
+  /** A primary fenced by this migration (or an empty one) becomes a clone of cloneOf, fence lifted. */
+  demote(cloneOf: string, migration: string): Promise<void>;
+  /** Writes a source's transactions verbatim into a clone (see LogBatch); an empty primary becomes a clone of source. */
+  applyLog(batch: LogBatch, options: { source: string; bulk?: boolean }): Promise<void>;
+  /** Ends a clone's initial load: derives the current datoms and builds the indexes. */
+  finishLoad(): Promise<void>;
+  /** A digest of the log with fromT <= t <= toT: two databases with equal logs give equal digests. */
+  logDigest(fromT: number, toT: number): Promise<string>;
   /**
    * Calls listener after each commit (with the new basis t, or null when commits may
    * have been missed, e.g. after a reconnect) until the returned function is called.

@@ -4,16 +4,20 @@ import { FORMAT_VERSION } from './sql/ddl';
 import { boolArray, int8Array, textArray } from './sql/arrays';
 import type { SqlQueryable } from './sql/driver';
 import type { BatchState, NetChanges } from './state';
+import type { RoleRow } from './roles';
 import type { AppliedTx } from './transactor';
 import { encodeValue } from './values';
 
-export interface MetaRow {
+export interface MetaRow extends RoleRow {
   format: number;
   basis_t: number;
   next_eid: number;
   schema_t: number;
   last_instant: number;
 }
+
+/** What a write changes in the meta row. */
+export type MetaUpdate = Pick<MetaRow, 'basis_t' | 'next_eid' | 'schema_t' | 'last_instant'>;
 
 /** The built-in entities' datoms, as stored text: [e, a, v]. */
 export function storedBuiltinDatoms(): Array<[number, number, string]> {
@@ -46,7 +50,7 @@ export async function writeBatch(
   q: SqlQueryable,
   changes: NetChanges,
   results: readonly AppliedTx[],
-  meta: Omit<MetaRow, 'format'>,
+  meta: MetaUpdate,
 ): Promise<void> {
   const log = { t: [] as number[], seq: [] as number[], e: [] as number[], a: [] as number[], v: [] as string[], added: [] as boolean[] };
   for (const r of results) {
@@ -111,7 +115,7 @@ export class BatchWriter {
     /** Datoms per statement (a part closes after the transaction that reaches it). */
     private readonly partDatoms: number,
     /** The meta row as of the transactions added so far. */
-    private readonly meta: () => Omit<MetaRow, 'format'>,
+    private readonly meta: () => MetaUpdate,
   ) {}
 
   async add(result: AppliedTx): Promise<void> {

@@ -8,7 +8,8 @@ import { errorKind, type JobOutcome, type Metrics } from '../metrics/metrics';
 import type { Health } from '../metrics/server';
 import { isFatal } from '../restore/continuous';
 import { SegmentGapError } from '../restore/errors';
-import { ConcurrentRestoreError, type RestoreOptions } from '../restore/restore';
+import { ConcurrentRestoreError } from '../restore/restore';
+import type { ReplicaRestoreOptions } from '../restore/restorer';
 import type { SegmentStore } from '../stores/types';
 import { backoff, type BackoffOptions } from './backoff';
 import { DEFAULT_PREFIX, replayQueueName } from './names';
@@ -27,7 +28,7 @@ export interface ConsumerServiceOptions {
   redis: RedisConfig;
   /** Key prefix in Redis; default 'txclone'. */
   prefix?: string;
-  restore?: RestoreOptions;
+  restore?: ReplicaRestoreOptions;
   logger?: Logger;
   metrics?: Metrics;
   /** Restore from the store this often when idle, so a lost job never leaves the target behind (ms); default 30 000. */
@@ -258,7 +259,7 @@ export class ConsumerService {
   }
 
   private async observe(): Promise<void> {
-    const standing = await observeTarget(this.options.target, this.options.store, this.db);
+    const standing = await observeTarget(this.options.target, this.options.store, this.db, this.options.restore?.mode ?? 'remap');
     this.standing = { ...standing, at: new Date() };
     this.options.metrics?.replicationPosition(this.db, this.targetName, standing);
   }

@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../logger';
 import { errorKind, type Metrics } from '../metrics/metrics';
 import type { Health } from '../metrics/server';
 import { continuousRestore, type ContinuousRestoreSummary } from '../restore/continuous';
-import type { RestoreOptions } from '../restore/restore';
+import type { ReplicaRestoreOptions } from '../restore/restorer';
 import type { SegmentStore } from '../stores/types';
 import { sleep, type BackoffOptions } from './backoff';
 import { exportNew, type ExportSettings } from './export-run';
@@ -23,7 +23,7 @@ export interface InProcessReplicatorOptions {
   /** Export (and poll the store) this often (ms); default 1000. */
   intervalMs?: number;
   export?: ExportSettings;
-  restore?: RestoreOptions;
+  restore?: ReplicaRestoreOptions;
   /** Waits after a failed restore step. */
   backoff?: BackoffOptions;
   logger?: Logger;

@@ -2,6 +2,7 @@
 import type { Database } from '../db/types';
 import type { Metrics } from '../metrics/metrics';
 import { readPosition } from '../restore/bookkeeping';
+import type { ReplicaMode } from '../restore/position';
 import type { SegmentStore } from '../stores/types';
 
 export interface TargetStanding {
@@ -13,8 +14,11 @@ export interface TargetStanding {
   appliedAt: Date | null;
 }
 
-export async function observeTarget(target: Database, store: SegmentStore, db: string): Promise<TargetStanding> {
-  const [at, head] = await Promise.all([readPosition(target, db), store.head(db)]);
+export async function observeTarget(target: Database, store: SegmentStore, db: string, mode: ReplicaMode = 'remap'): Promise<TargetStanding> {
+  const [at, head] = await Promise.all([
+    mode === 'clone' ? target.basisT().then((basisT) => ({ position: basisT, installed: basisT > 0, basisT })) : readPosition(target, db),
+    store.head(db),
+  ]);
   let appliedAt: Date | null = null;
   // A restored transaction keeps its source instant, so the target's newest one tells when the source wrote it.
   if (at.installed && at.basisT > 0) {

@@ -3,9 +3,10 @@
 import type { Database } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
 import type { Metrics } from '../metrics/metrics';
-import { readPosition } from '../restore/bookkeeping';
 import { isFatal } from '../restore/continuous';
-import { ConcurrentRestoreError, Restorer, type RestoreOptions } from '../restore/restore';
+import { ConcurrentRestoreError } from '../restore/restore';
+import { createRestorer, type ReplicaRestoreOptions, type ReplicaRestorer } from '../restore/restorer';
+import { replicaPosition } from '../restore/position';
 import type { SegmentStore } from '../stores/types';
 
 export interface ReplayerOptions {
@@ -13,7 +14,7 @@ export interface ReplayerOptions {
   store: SegmentStore;
   db: string;
   targetName: string;
-  restore?: RestoreOptions;
+  restore?: ReplicaRestoreOptions;
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -30,7 +31,7 @@ export interface Drained {
 }
 
 export class Replayer {
-  private restorer: Restorer | null = null;
+  private restorer: ReplicaRestorer | null = null;
   /** The position the last drain left the target at, and whether that restorer ever wrote. */
   private reached: number | null = null;
   private wrote = false;
@@ -54,17 +55,17 @@ export class Replayer {
 
   /** The last source t the target has applied. */
   async position(): Promise<number> {
-    return (await readPosition(this.options.target, this.options.db)).position;
+    return (await replicaPosition(this.options.target, this.options.db, this.options.restore?.mode ?? 'remap')).position;
   }
 
   /** Applies segment after segment until the target has caught up with the store. Call it inside exclusive(). */
   async drain(signal?: AbortSignal): Promise<Drained> {
     const { target, store, db, targetName, metrics } = this.options;
-    const start = await readPosition(target, db);
+    const start = await replicaPosition(target, db, this.options.restore?.mode ?? 'remap');
     // A restorer that has written notices when someone else moved the target; one that has
     // only read would keep a stale high-water mark, so it is replaced.
     if (!this.restorer || !this.wrote || start.position !== this.reached) {
-      this.restorer = new Restorer(target, store, db, { logger: this.options.logger ?? silentLogger, ...this.options.restore });
+      this.restorer = createRestorer(target, store, db, { logger: this.options.logger ?? silentLogger, ...this.options.restore });
       this.wrote = false;
     }
     const restorer = this.restorer;
@@ -91,7 +92,8 @@ export class Replayer {
       this.restorer = null;
       throw await this.explain(err, drained.toT);
     } finally {
-      metrics?.idCache(db, targetName, restorer.stats());
+      const stats = restorer.stats();
+      if (stats) metrics?.idCache(db, targetName, stats);
     }
     this.reached = drained.toT;
     return drained;

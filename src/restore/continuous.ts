@@ -3,12 +3,14 @@ import type { Database } from '../db/types';
 import { silentLogger } from '../logger';
 import type { SegmentStore } from '../stores/types';
 import { ForeignWriteError, ReplicaDivergedError, TargetRefusedError } from './errors';
-import { ConcurrentRestoreError, Restorer, type RestoreOptions, type RestoreResult } from './restore';
+import { ConcurrentRestoreError, type RestoreResult } from './restore';
+import { createRestorer, type ReplicaRestoreOptions } from './restorer';
+import { CloneDivergedError, CloneRefusedError, LogPositionError, ReadOnlyCloneError } from '../db/errors';
 import { IdMapInconsistencyError, type IdMapStats } from '../idmap/idmap';
 import { SegmentKeyError } from '../segment/errors';
 import { sleep } from '../sleep';
 
-export interface ContinuousRestoreOptions extends RestoreOptions {
+export interface ContinuousRestoreOptions extends ReplicaRestoreOptions {
   /** Stops the loop; the batch in flight finishes first. */
   signal: AbortSignal;
   /** Wait between polls when caught up (ms). */
@@ -26,7 +28,7 @@ export interface ContinuousRestoreSummary {
   position: number;
   steps: number;
   errors: number;
-  idMap: IdMapStats;
+  idMap: IdMapStats | null;
 }
 
 /** Errors that no retry can mend: the loop stops and throws them. */
@@ -38,6 +40,9 @@ export function isFatal(err: unknown): boolean {
     err instanceof IdMapInconsistencyError ||
     // The key ring is read once at start: a missing or wrong key stays so until an operator acts.
     err instanceof SegmentKeyError ||
+    err instanceof CloneDivergedError ||
+    err instanceof CloneRefusedError ||
+    err instanceof ReadOnlyCloneError ||
     err instanceof RangeError
   );
 }
@@ -49,7 +54,7 @@ export async function continuousRestore(
   options: ContinuousRestoreOptions,
 ): Promise<ContinuousRestoreSummary> {
   const logger = options.logger ?? silentLogger;
-  const restorer = new Restorer(target, store, db, options);
+  const restorer = createRestorer(target, store, db, options);
   const pollMs = options.pollMs ?? 1000;
   const backoffMs = options.backoffMs ?? 500;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
@@ -67,7 +72,7 @@ export async function continuousRestore(
       if (result.untilReached) break;
       if (result.status === 'caught-up') wait = pollMs;
     } catch (err) {
-      if (err instanceof ConcurrentRestoreError) {
+      if (err instanceof ConcurrentRestoreError || err instanceof LogPositionError) {
         logger.warn({ db, err: err.message }, 'another restore advanced the target; reading its position again');
         continue;
       }

@@ -1,6 +1,10 @@
-export { Restorer, restoreNext, restoreAll, ConcurrentRestoreError, type RestoreOptions, type RestoreResult, type RestoreTotals, type RestoreProgress, type StepOptions } from './restore';
+export { Restorer, ConcurrentRestoreError, type RestoreOptions, type RestoreResult, type RestoreTotals, type RestoreProgress, type StepOptions } from './restore';
 export { continuousRestore, isFatal, type ContinuousRestoreOptions, type ContinuousRestoreSummary } from './continuous';
 export { compareReplica, type CompareOptions, type CompareResult, type Difference } from './compare';
 export { ForeignWriteError, ReplicaDivergedError, SegmentGapError, TargetRefusedError } from './errors';
 export { LAST_SOURCE_TRANSACTION, SOURCE_DATABASE, readPosition, type TargetPosition } from './bookkeeping';
 export type { Rewrite } from './translate';
+export { createRestorer, restoreNext, restoreAll, type ReplicaRestorer, type ReplicaRestoreOptions } from './restorer';
+export { CloneRestorer, type CloneRestoreOptions } from './clone';
+export { replicaPosition, REPLICA_MODES, type ReplicaMode, type ReplicaPosition } from './position';
+export { compareClone, type CompareCloneOptions, type CompareCloneResult, type CloneDifference } from './compare-clone';

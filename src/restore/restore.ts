@@ -6,7 +6,6 @@ import { IdMap, IdMapInconsistencyError, ORIGINAL_ID, type IdMapOptions, type Id
 import { silentLogger, type Logger } from '../logger';
 import type { SegmentCodec } from '../segment/codec';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
-import { SegmentNotFoundError } from '../stores/errors';
 import { LAST_SOURCE_TRANSACTION, advanceOp, installOps, readPosition, type TargetPosition } from './bookkeeping';
 import { ForeignWriteError, ReplicaDivergedError, SegmentGapError } from './errors';
 import { SegmentReader, type LoadedSegment } from './segments';
@@ -77,7 +76,8 @@ export interface RestoreTotals {
   transactions: number;
   datoms: number;
   untilReached: boolean;
-  idMap: IdMapStats;
+  /** The id cache's figures (remap mode); null for a clone, which maps no ids. */
+  idMap: IdMapStats | null;
 }
 
 /** Restores one target from one source's segments; keeps its id cache between steps. */
@@ -156,16 +156,9 @@ export class Restorer {
     };
   }
 
-  /**
-   * The segment holding from + 1, loaded. A segment listed and then deleted before it was
-   * read (compaction's retention, which deletes only what a compacted segment holds) is
-   * looked for again: the listing then offers the segment holding it.
-   */
-  private async nextSegment(from: number): Promise<{ info: SegmentInfo; loaded: LoadedSegment } | null> {
-    for (let attempt = 1; ; attempt++) {
-      const segment = await this.reader.segmentAfter(from);
-      if (!segment) return null;
-      const { info } = segment;
+  /** The segment holding from + 1, loaded (see SegmentReader.loadAfter); a gap stops the restore. */
+  private nextSegment(from: number): Promise<{ info: SegmentInfo; loaded: LoadedSegment } | null> {
+    return this.reader.loadAfter(from, (info) => {
       if (info.startT > from + 1) {
         throw new SegmentGapError(
           `store ${this.store.location} db ${this.db}: no segment holds t=${from + 1} (the next segment starts at t=${info.startT}); ` +
@@ -174,14 +167,7 @@ export class Restorer {
           info.startT - 1,
         );
       }
-      try {
-        return { info, loaded: await segment.load() };
-      } catch (err) {
-        if (!(err instanceof SegmentNotFoundError) || attempt >= 5) throw err;
-        this.logger.debug({ db: this.db, segment: info.key }, 'a listed segment is gone (retention); listing again');
-        this.reader.reset();
-      }
-    }
+    });
   }
 
   /** Applies segments until caught up (or the until bound is reached). */
@@ -433,16 +419,6 @@ export class ConcurrentRestoreError extends Error {
   override name = 'ConcurrentRestoreError';
 }
 
-
-/** Applies the rest of the segment holding the target's next transaction. */
-export async function restoreNext(target: Database, store: SegmentStore, db: string, options: RestoreOptions = {}): Promise<RestoreResult> {
-  return new Restorer(target, store, db, options).next();
-}
-
-/** Applies segments until the target has caught up with the store (or reached until). */
-export async function restoreAll(target: Database, store: SegmentStore, db: string, options: RestoreOptions & { signal?: AbortSignal } = {}): Promise<RestoreTotals> {
-  return new Restorer(target, store, db, options).all(options.signal);
-}
 
 function changesIdents(tx: Transaction, schema: SourceSchema): boolean {
   return tx.datoms.some(([, a]) => schema.attributes.get(a)?.ident === ':db/ident');

@@ -1,6 +1,7 @@
 // Finds the segment holding the next transaction and reads segments ahead of the writer.
 import type { Transaction } from '../db/types';
 import { clearCodec, type SegmentCodec } from '../segment/codec';
+import { SegmentNotFoundError } from '../stores/errors';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { sourceSchema, type SourceSchema } from './translate';
 
@@ -58,6 +59,26 @@ export class SegmentReader {
     // Start reading the following segments while the caller applies this one.
     if (next) void this.topUp(next.info.endT);
     return next;
+  }
+
+  /**
+   * The segment holding position + 1, loaded. checkGap sees it first (and throws when it
+   * starts after position + 1). A segment listed and then deleted before it was read
+   * (compaction's retention deletes only what a compacted segment holds) is looked for
+   * again: the listing then offers the segment holding it.
+   */
+  async loadAfter(position: number, checkGap: (info: SegmentInfo) => void): Promise<{ info: SegmentInfo; loaded: LoadedSegment } | null> {
+    for (let attempt = 1; ; attempt++) {
+      const segment = await this.segmentAfter(position);
+      if (!segment) return null;
+      checkGap(segment.info);
+      try {
+        return { info: segment.info, loaded: await segment.load() };
+      } catch (err) {
+        if (!(err instanceof SegmentNotFoundError) || attempt >= 5) throw err;
+        this.reset();
+      }
+    }
   }
 
   /** Forgets what was listed: the next call lists again (a listed segment was gone when read). */

@@ -2,7 +2,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics';
 import { InProcessReplicator } from '../../src/queue';
-import { Resources, converged, expectReplica, keepWriting, librarySource, position } from './fixtures';
+import { compareClone } from '../../src/restore';
+import { Resources, converged, expectReplica, keepWriting, librarySource, position, until } from './fixtures';
 
 const resources = new Resources();
 afterEach(() => resources.close());
@@ -31,5 +32,24 @@ describe('in-process replication', () => {
     const text = await metrics.text();
     expect(text).toMatch(new RegExp(`^txclone_transactions_restored_total\\{db="lib",target="default"\\} ${(await source.basisT()) - 10}$`, 'm'));
     expect(text).toMatch(/^txclone_segments_exported_total\{db="lib"\} [1-9]\d*$/m);
+  });
+
+  it("in clone mode: the target follows as a clone and its log equals the source's", async () => {
+    const { source, workload } = await librarySource(resources, 30, 602);
+    const store = resources.store();
+    const target = await resources.database();
+    const replicator = resources.add(
+      new InProcessReplicator({ source, target, store, db: 'lib', intervalMs: 100, export: { maxTxns: 30 }, restore: { mode: 'clone' } }),
+    );
+    await replicator.start();
+    await keepWriting(workload, source, 90, 10, 10);
+    const basis = await source.basisT();
+    await until(`the clone reaches t=${basis}`, async () => (await target.basisT()) >= basis);
+    expect(await target.role()).toMatchObject({ role: 'clone', cloneOf: 'lib' });
+    const logs = await compareClone(source, target);
+    expect(logs.differences).toEqual([]);
+    expect(logs.equal).toBe(true);
+    expect(logs.transactions).toBe(basis);
+    await replicator.close();
   });
 });

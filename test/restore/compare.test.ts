@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
 import { compareReplica, type CompareResult } from '../../src/restore/compare';
-import { restoreAll } from '../../src/restore/restore';
+import { restoreAll } from '../../src/restore';
 import { Resources, exportInSizes, librarySource } from './fixtures';
 
 const resources = new Resources();

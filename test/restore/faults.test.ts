@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ORIGINAL_ID } from '../../src/idmap/idmap';
 import { LAST_SOURCE_TRANSACTION } from '../../src/restore/bookkeeping';
 import { ForeignWriteError, ReplicaDivergedError, SegmentGapError, TargetRefusedError } from '../../src/restore/errors';
-import { ConcurrentRestoreError, Restorer, restoreAll, restoreNext } from '../../src/restore/restore';
+import { ConcurrentRestoreError, Restorer, restoreAll, restoreNext } from '../../src/restore';
 import { exportRange } from '../../src/segment/export';
 import { segmentKey } from '../../src/stores/keys';
 import { Resources, exportInSizes, expectReplica, librarySource } from './fixtures';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { restoreAll } from '../../src/restore/restore';
+import { restoreAll } from '../../src/restore';
 import { compareReplica } from '../../src/restore/compare';
 import { Resources, exportInSizes, expectReplica, librarySource } from './fixtures';
 

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SegmentStore } from '../../src/stores/types';
 import { ORIGINAL_ID } from '../../src/idmap/idmap';
-import { Restorer, restoreAll } from '../../src/restore/restore';
+import { Restorer, restoreAll } from '../../src/restore';
 import { exportAll, exportRange } from '../../src/segment/export';
 import { Resources, exportInSizes, expectReplica, librarySource } from './fixtures';
 

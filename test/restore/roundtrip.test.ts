@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LibraryWorkload } from '../../src/workload';
-import { restoreAll } from '../../src/restore/restore';
+import { restoreAll } from '../../src/restore';
 import { freshPostgresUrl } from '../support/postgres';
 import { Resources, exportInSizes, expectReplica } from './fixtures';
 

@@ -5,11 +5,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { openDatabase } from '../../db/open';
 import type { Database } from '../../db/types';
-import { readPosition } from '../../restore/bookkeeping';
 import { compareReplica } from '../../restore/compare';
+import { compareClone } from '../../restore/compare-clone';
+import { replicaPosition, type ReplicaMode } from '../../restore/position';
 import { continuousRestore } from '../../restore/continuous';
 import { exportAll } from '../../segment/export';
 import { openDirectoryStore } from '../../stores/directory';
@@ -38,8 +39,8 @@ function rate(n: number, ms: number): string {
   return Math.round((n * 1000) / Math.max(ms, 1)).toLocaleString('en-US');
 }
 
-async function position(target: Database): Promise<number> {
-  return (await readPosition(target, DB)).position;
+async function position(target: Database, mode: ReplicaMode): Promise<number> {
+  return (await replicaPosition(target, DB, mode)).position;
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -49,7 +50,8 @@ export function registerDemoCommand(program: Command): void {
       .description('replicate a growing PGlite database through a directory store into another PGlite database, then verify')
       .option('--dir <dir>', 'work directory (source, store and target live here)', './txclone-demo')
       .option('--transactions <n>', 'source transactions in all (half before replication starts, half while it runs)', '20000')
-      .option('--seed <n>', 'workload seed', '1'),
+      .option('--seed <n>', 'workload seed', '1')
+      .addOption(new Option('--mode <mode>', "replica mode: remap (own ids) or clone (the source's ids and log)").choices(['remap', 'clone']).default('remap')),
     ['logLevel'],
     async (ctx, options) => runDemo(ctx, options),
   );
@@ -58,6 +60,7 @@ export function registerDemoCommand(program: Command): void {
 async function runDemo(ctx: CliContext, options: Record<string, unknown>): Promise<number> {
   const dir = path.resolve(String(options.dir));
   const total = parseIntegerOption('--transactions', options.transactions)!;
+  const mode = options.mode as ReplicaMode;
   if (total < 10) throw new CliFailure('demo: --transactions must be at least 10', EXIT_USAGE);
   await prepareDir(dir);
   const log = ctx.logger;
@@ -100,7 +103,7 @@ async function runDemo(ctx: CliContext, options: Record<string, unknown>): Promi
     const consumer = continuousRestore(target, store, DB, {
       signal: controller.signal,
       pollMs: 100,
-      batchTxns: 200,
+      mode,
       logger: log,
       onStep: (step) => {
         restoredDatoms += step.datoms;
@@ -114,16 +117,16 @@ async function runDemo(ctx: CliContext, options: Record<string, unknown>): Promi
       const n = Math.min(100, during - more);
       sourceDatoms += await workload.run(source, n, 50);
       more += n;
-      const lag = (await source.basisT()) - (await position(target));
+      const lag = (await source.basisT()) - (await position(target, mode));
       maxLag = Math.max(maxLag, lag);
-      replicate.update(await position(target), await source.basisT());
+      replicate.update(await position(target, mode), await source.basisT());
     }
     writing = false;
     const writesDone = Date.now();
     await producer;
     const finalBasis = await source.basisT();
-    while ((await position(target)) < finalBasis) {
-      replicate.update(await position(target), finalBasis);
+    while ((await position(target, mode)) < finalBasis) {
+      replicate.update(await position(target, mode), finalBasis);
       await new Promise((r) => setTimeout(r, 100));
     }
     replicate.update(finalBasis, finalBasis);
@@ -132,18 +135,19 @@ async function runDemo(ctx: CliContext, options: Record<string, unknown>): Promi
     controller.abort();
     const summary = await consumer;
     const seconds = (Date.now() - started) / 1000;
-    console.log(`2. replicated ${finalBasis} transactions while ${during} more were written, in ${seconds.toFixed(1)} s`);
+    console.log(`2. replicated ${finalBasis} transactions (${mode} mode) while ${during} more were written, in ${seconds.toFixed(1)} s`);
 
     const verifyStarted = Date.now();
-    const result = await compareReplica(source, target);
-    console.log(`3. verify: ${result.equal ? 'EQUAL' : 'DIFFERENT'}: ${result.sourceDatoms} current datoms and ${result.transactions} transactions compared in ${((Date.now() - verifyStarted) / 1000).toFixed(1)} s`);
+    const result = mode === 'clone' ? await verifyClone(source, target) : await compareReplica(source, target);
+    if (mode === 'clone') console.log(`3. verify: the clone's log ${result.equal ? 'EQUALS' : 'DIFFERS FROM'} the source's: ${result.transactions} transactions compared by digest in ${((Date.now() - verifyStarted) / 1000).toFixed(1)} s`);
+    else console.log(`3. verify: ${result.equal ? 'EQUAL' : 'DIFFERENT'}: ${result.sourceDatoms} current datoms and ${result.transactions} transactions compared in ${((Date.now() - verifyStarted) / 1000).toFixed(1)} s`);
     console.log('');
     console.log('summary');
     console.log(`  source        ${finalBasis} transactions, ${sourceDatoms} datoms logged`);
     console.log(`  segments      ${exported.segments} in ${path.join(dir, 'store')}, export ${rate(exported.datoms, exported.ms)} datoms/s`);
     console.log(`  restore       ${restoredDatoms} datoms, ${rate(restoredDatoms, restoreMs)} datoms/s while applying`);
     console.log(`  lag           at most ${maxLag} transactions behind while the workload wrote; caught up ${catchUp.toFixed(1)} s after its last write`);
-    console.log(`  id cache      ${summary.idMap.hits} hits, ${summary.idMap.newAboveMark} new above the mark, ${summary.idMap.lookups} looked up`);
+    if (summary.idMap) console.log(`  id cache      ${summary.idMap.hits} hits, ${summary.idMap.newAboveMark} new above the mark, ${summary.idMap.lookups} looked up`);
     console.log(`  verify        ${result.equal ? 'equal' : `${result.differenceCount} differences`}`);
     for (const d of result.differences.slice(0, 10)) console.log(`    ${d.kind}: ${d.detail}`);
     return result.equal ? 0 : 1;
@@ -153,4 +157,10 @@ async function runDemo(ctx: CliContext, options: Record<string, unknown>): Promi
     await target.close();
     await source.close();
   }
+}
+
+/** A clone's verification in the shape of compareReplica's result: logs compared by digest. */
+async function verifyClone(source: Database, target: Database) {
+  const logs = await compareClone(source, target);
+  return { ...logs, sourceDatoms: 0, differenceCount: logs.differences.length + logs.differingRanges };
 }

@@ -6,6 +6,7 @@ import { CliFailure, EXIT_USAGE, defineCommand } from '../command';
 import { required, type ConfigKey } from '../config';
 import { parseLevels } from '../../compact/levels';
 import type { CliContext } from '../context';
+import { restorerOptions } from '../modes';
 
 /** What each role needs configured: checked before anything starts (and by the compose test). */
 export const ROLE_KEYS = {
@@ -44,8 +45,8 @@ export function registerReplicateCommand(program: Command): void {
       .option('--no-queue', 'without Redis: run the producer and consumer loops in this process (role both)')
       .option('--no-compact', 'the producer does not compact the store (nor delete what compaction covers)'),
     [
-      'source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'batchTxns', 'idCacheSize', 'metricsPort', 'metricsHost',
-      'compactionLevels', 'compactInterval', 'retentionGrace', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel',
+      'source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'mode', 'batchTxns', 'idCacheSize', 'bulkLoadMinTxns',
+      'metricsPort', 'metricsHost', 'compactionLevels', 'compactInterval', 'retentionGrace', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel',
     ],
     async (ctx, options) => {
       const role = options.role as 'producer' | 'consumer' | 'both';
@@ -55,7 +56,7 @@ export function registerReplicateCommand(program: Command): void {
       const metrics = new Metrics({ processMetrics: true });
       const codec = role === 'consumer' ? ctx.codec() : ctx.sealingCodec();
       const exportSettings = { maxTxns: config.maxTxns, maxBytes: config.maxBytes, codec };
-      const restore = { batchTxns: config.batchTxns, idMap: { cacheSize: config.idCacheSize }, codec, logger: ctx.logger };
+      const restore = restorerOptions(ctx, codec);
       const services: Service[] = [];
       if (options.queue === false) {
         if (role !== 'both') throw new CliFailure('replicate --no-queue runs producer and consumer together: use --role both', EXIT_USAGE);
@@ -102,7 +103,7 @@ export function registerReplicateCommand(program: Command): void {
           });
           ctx.logger.info({ url: server.url }, 'serving /healthz and /metrics');
         }
-        ctx.logger.info({ role, queue: options.queue !== false, db: ctx.db }, 'replicating');
+        ctx.logger.info({ role, mode: restore.mode, queue: options.queue !== false, db: ctx.db }, 'replicating');
         await stopped;
       } finally {
         for (const service of services.reverse()) await service.close();

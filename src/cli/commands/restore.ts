@@ -1,7 +1,9 @@
 import { Command } from 'commander';
-import { readPosition } from '../../restore/bookkeeping';
 import { compareReplica } from '../../restore/compare';
-import { Restorer } from '../../restore/restore';
+import { compareClone } from '../../restore/compare-clone';
+import { replicaPosition } from '../../restore/position';
+import { createRestorer } from '../../restore/restorer';
+import { restorerOptions } from '../modes';
 import { CliFailure, EXIT_USAGE, collect, defineCommand, parseIntegerOption } from '../command';
 import { startProgress } from '../progress';
 
@@ -22,26 +24,25 @@ export function registerRestoreCommands(program: Command): void {
       .option('--until-time <instant>', 'point in time: stop after the last transaction at or before this ISO instant')
       .option('--elide <attr>', 'drop the datoms of this attribute (repeatable)', collect)
       .option('--allow-foreign-writes', 'replicate into a target that others write to as well'),
-    ['target', 'store', 'db', 'batchTxns', 'idCacheSize', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
+    ['target', 'store', 'db', 'mode', 'batchTxns', 'idCacheSize', 'bulkLoadMinTxns', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, options) => {
       const codec = ctx.codec(); // keys are checked before anything is opened
       const target = await ctx.target();
       const store = ctx.store();
-      const at = await readPosition(target, ctx.db);
+      const settings = restorerOptions(ctx, codec);
+      const at = await replicaPosition(target, ctx.db, settings.mode!);
       const head = await store.head(ctx.db);
       const untilT = parseIntegerOption('--until-t', options.untilT);
       const end = Math.min(head?.endT ?? at.position, untilT ?? Infinity);
       const progress = startProgress('restore', Math.max(0, end - at.position), ctx.logger);
       const started = Date.now();
-      const restorer = new Restorer(target, store, ctx.db, {
+      const elide = options.elide as string[] | undefined;
+      const restorer = createRestorer(target, store, ctx.db, {
+        ...settings,
         untilT,
         untilInstant: parseInstant(options.untilTime),
-        elide: (options.elide as string[] | undefined) ?? [],
-        allowForeignWrites: Boolean(options.allowForeignWrites),
-        batchTxns: ctx.config.batchTxns,
-        idMap: { cacheSize: ctx.config.idCacheSize },
-        codec,
-        logger: ctx.logger,
+        elide,
+        allowForeignWrites: options.allowForeignWrites ? true : undefined,
         onProgress: (p) => progress.update(p.position - at.position),
       });
       try {
@@ -50,9 +51,9 @@ export function registerRestoreCommands(program: Command): void {
         const seconds = (Date.now() - started) / 1000;
         const s = totals.idMap;
         console.log(
-          `restore: t=${totals.fromT} -> t=${totals.toT}${totals.untilReached ? ' (until reached)' : ''}, ${totals.transactions} transactions, ` +
-            `${totals.datoms} datoms in ${seconds.toFixed(1)} s (${Math.round(totals.datoms / Math.max(seconds, 0.001))} datoms/s); ` +
-            `id cache: ${s.hits} hits, ${s.newAboveMark} new above the mark, ${s.lookups} looked up in ${s.queries} queries, ${s.cacheSize} cached`,
+          `restore${settings.mode === 'clone' ? ' (clone)' : ''}: t=${totals.fromT} -> t=${totals.toT}${totals.untilReached ? ' (until reached)' : ''}, ${totals.transactions} transactions, ` +
+            `${totals.datoms} datoms in ${seconds.toFixed(1)} s (${Math.round(totals.datoms / Math.max(seconds, 0.001))} datoms/s)` +
+            (s ? `; id cache: ${s.hits} hits, ${s.newAboveMark} new above the mark, ${s.lookups} looked up in ${s.queries} queries, ${s.cacheSize} cached` : ''),
         );
       } finally {
         progress.stop();
@@ -69,7 +70,23 @@ export function registerRestoreCommands(program: Command): void {
       .option('--max-datoms-in-memory <n>', 'source datoms held at once (about 200 bytes each); more take extra passes', '2000000'),
     ['source', 'target', 'logLevel'],
     async (ctx, options) => {
-      const result = await compareReplica(await ctx.source(), await ctx.target(), {
+      const [source, target] = [await ctx.source(), await ctx.target()];
+      const targetRole = await target.role();
+      if (targetRole.cloneOf !== null) {
+        // A clone (or a promoted one): its log is the source's, compared range by range.
+        const result = await compareClone(source, target, {
+          asOfT: parseIntegerOption('--as-of-t', options.asOfT),
+          maxDifferences: parseIntegerOption('--max-differences', options.maxDifferences),
+        });
+        if (result.equal) {
+          console.log(`logs equal: t=1..${result.asOfT}, ${result.transactions} transactions in ${result.ranges} ranges compared by digest`);
+          return 0;
+        }
+        console.log(`DIFFERENT: the logs differ in ${result.differingRanges} of ${result.ranges} ranges (t=1..${result.asOfT})`);
+        for (const d of result.differences) console.log(`  ${d.kind}: ${d.detail}`);
+        return 1;
+      }
+      const result = await compareReplica(source, target, {
         asOfT: parseIntegerOption('--as-of-t', options.asOfT),
         ignore: (options.ignore as string[] | undefined) ?? [],
         maxDifferences: parseIntegerOption('--max-differences', options.maxDifferences),

@@ -36,17 +36,45 @@ const tables = (s: string) => [
     a int8 not null,
     v text not null,
     added bool not null,
-    primary key (t, seq)
+    constraint log_pkey primary key (t, seq)
   )`,
-  `create index if not exists log_e on ${s}.log (e)`,
   `create table if not exists ${s}.eav (
     e int8 not null,
     a int8 not null,
     v text not null,
     t int8 not null
   )`,
+];
+
+/**
+ * The secondary indexes (and log's primary key): absent while a clone's initial load copies
+ * rows, built when it finishes (pg_restore's order).
+ */
+export const secondaryIndexes = (s: string) => [
+  `do $$ begin
+     if not exists (select 1 from pg_constraint where conname = 'log_pkey' and connamespace = '${s.replace(/'/g, "''")}'::regnamespace) then
+       alter table ${s}.log add constraint log_pkey primary key (t, seq);
+     end if;
+   end $$`,
+  `create index if not exists log_e on ${s}.log (e)`,
   `create index if not exists eav_ea on ${s}.eav (e, a)`,
   `create index if not exists eav_av on ${s}.eav (a, ${valueHash('v')})`,
+];
+
+/** Drops what secondaryIndexes builds, for a clone's initial load into empty tables. */
+export const dropSecondaryIndexes = (s: string) => [
+  `alter table ${s}.log drop constraint if exists log_pkey`,
+  `drop index if exists ${s}.log_e`,
+  `drop index if exists ${s}.eav_ea`,
+  `drop index if exists ${s}.eav_av`,
+];
+
+/** The role columns of meta, added to a database made before roles existed. */
+const ROLE_COLUMNS: Array<[string, string]> = [
+  ['role', `text not null default 'primary'`],
+  ['clone_of', 'text'],
+  ['loading', 'bool not null default false'],
+  ['fence', 'text'],
 ];
 
 /**
@@ -56,5 +84,14 @@ const tables = (s: string) => [
 export async function ensureTables(q: SqlQueryable, schema: string): Promise<void> {
   await q.query(`select pg_advisory_xact_lock(hashtext('txclone schema ' || $1::text))`, [schema]);
   await q.query(`create schema if not exists ${quoteIdent(schema)}`);
-  for (const statement of tables(quoteIdent(schema))) await q.query(statement);
+  const s = quoteIdent(schema);
+  for (const statement of tables(s)) await q.query(statement);
+  const present = await q.query<{ column_name: string }>(
+    `select column_name from information_schema.columns where table_schema = $1 and table_name = 'meta'`,
+    [schema],
+  );
+  const have = new Set(present.map((c) => c.column_name));
+  for (const [name, type] of ROLE_COLUMNS) if (!have.has(name)) await q.query(`alter table ${s}.meta add column ${name} ${type}`);
+  const [meta] = await q.query<{ loading: boolean }>(`select loading from ${s}.meta`);
+  if (!meta?.loading) for (const statement of secondaryIndexes(s)) await q.query(statement);
 }

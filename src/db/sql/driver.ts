@@ -3,6 +3,8 @@
 
 export interface SqlQueryable {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** `copy <table> (<columns>) from stdin` with data in COPY's text format; inside a transaction. */
+  copyFrom?(sql: string, data: string): Promise<void>;
 }
 
 export interface SqlDriver extends SqlQueryable {

@@ -1,4 +1,7 @@
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { INT8_OID, parseInt8, quoteIdent, type SqlDriver, type SqlQueryable } from './driver';
 
 export interface PostgresDriverOptions {
@@ -52,6 +55,9 @@ export class PostgresDriver implements SqlDriver {
       const result = await fn({
         query: async <R>(sql: string, params?: readonly unknown[]) =>
           (await client.query(sql, params as unknown[])).rows as R[],
+        copyFrom: async (sql: string, data: string) => {
+          await pipeline(Readable.from([data]), client.query(copyFromStdin(sql)));
+        },
       });
       await client.query('commit');
       return result;
