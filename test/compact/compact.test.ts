@@ -162,6 +162,20 @@ describe('compaction', () => {
     expect(counting.reads()).toBe(11);
   });
 
+  it('a clone restored from a compacted store, from the start and from mid-way, holds the source\'s log', async () => {
+    const store = resources.memoryStore();
+    await exportInSizes(source, store, 'lib', [4]);
+    await compact(store, 'lib', { levels: LEVELS });
+    await enforceRetention(store, 'lib', { graceMs: 0 });
+    const { restoreAll: restoreAny, compareClone } = await import('../../src/restore');
+    for (const untilT of [undefined, 37]) {
+      const clone = await databases.open('clone');
+      if (untilT) await restoreAny(clone, store, 'lib', { mode: 'clone', untilT });
+      await restoreAny(clone, store, 'lib', { mode: 'clone' });
+      expect((await compareClone(source, clone)).equal).toBe(true);
+    }
+  });
+
   it('verify reports a segment that holds part of another level\'s segment, or overlaps its own level', async () => {
     const store = resources.memoryStore();
     await exportInSizes(source, store, 'lib', [10]);
