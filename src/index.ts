@@ -196,6 +196,38 @@ export {
   type ControlReply,
 } from './migrate';
 
+// Compaction and retention of a store's segments.
+export {
+  /** One compaction pass over every level: contiguous segments of level n-1 merged into level n, deterministically. */
+  compact,
+  /** Compaction and retention on a timer of their own, one pass at a time (the producer runs one). */
+  Compactor,
+  /** Deletes segments a compacted segment holds, once it has been stored for the grace period. */
+  enforceRetention,
+  /** The levels used when none are given: 100 tx/5 s, 1,000/1 min, 10,000/10 min, 50,000/1 h. */
+  DEFAULT_LEVELS,
+  /** Retention's default grace period (ms). */
+  DEFAULT_GRACE_MS,
+  /** Levels from text like `100/5s,1000/1m` (per level, transactions / window). */
+  parseLevels,
+  /** Levels as parseLevels reads them. */
+  formatLevels,
+  /** Checks that levels are numbered 1, 2, ... and grow. */
+  validateLevels,
+  /** Levels that are not valid; the message names the level. */
+  CompactionSettingsError,
+  /** Segments that cannot be merged (not contiguous, another database). */
+  CompactionError,
+  type CompactionLevel,
+  type CompactOptions,
+  type CompactResult,
+  type CompactedSegment,
+  type CompactorOptions,
+  type CompactionPass,
+  type RetentionOptions,
+  type RetentionResult,
+} from './compact';
+
 // The seeded library workload the demo, the benches and the tests write.
 export { LibraryWorkload, type WorkloadOptions } from './workload';
 export type { Logger } from './logger';

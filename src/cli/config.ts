@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { KEY_ID } from '../segment/keyring';
+import { DEFAULT_GRACE_MS, DEFAULT_LEVELS, formatLevels, parseLevels } from '../compact/levels';
 
 const require = createRequire(import.meta.url);
 
@@ -64,6 +65,23 @@ export const CONFIG_KEYS = {
     env: 'TXCLONE_ENCRYPTION_KEY_ID',
     help: 'the key that seals new segments (needed when there are several keys)',
   },
+  compactionLevels: {
+    schema: z.string().superRefine((text, ctx) => {
+      try {
+        parseLevels(text);
+      } catch (err) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+      }
+    }),
+    env: 'TXCLONE_COMPACTION_LEVELS',
+    help: 'compaction levels L1,L2,...: each transactions/window (a level-n segment closes at that many transactions, or where instants cross a window)',
+  },
+  compactInterval: { schema: positiveInt, env: 'TXCLONE_COMPACT_INTERVAL', help: 'run compaction and retention this often (ms)' },
+  retentionGrace: {
+    schema: nonNegativeInt,
+    env: 'TXCLONE_RETENTION_GRACE',
+    help: 'delete a segment a compacted one holds this long after the compacted one was written (ms)',
+  },
   logLevel: { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']), env: 'TXCLONE_LOG_LEVEL', help: 'log level' },
 } as const;
 
@@ -82,6 +100,9 @@ export const DEFAULTS: Config = {
   mode: 'remap',
   idCacheSize: 100_000,
   metricsHost: '0.0.0.0',
+  compactionLevels: formatLevels(DEFAULT_LEVELS),
+  compactInterval: 1000,
+  retentionGrace: DEFAULT_GRACE_MS,
   logLevel: 'info',
 };
 

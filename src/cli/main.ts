@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from './config';
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE } from './command';
+import { registerCompactCommand } from './commands/compact';
 import { registerDemoCommand } from './commands/demo';
 import { registerExportCommands } from './commands/export';
 import { registerMigrateCommand } from './commands/migrate';
@@ -35,6 +36,7 @@ Exit codes: 0 success, 1 failure (or differences found), 2 bad usage or configur
   registerPromoteCommand(program);
   registerSegmentCommands(program);
   registerMigrateCommand(program);
+  registerCompactCommand(program);
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride();

@@ -14,6 +14,7 @@ import { Schema, type StoredEntity } from './schema';
 import { FORMAT_VERSION, ensureTables, valueHash } from './sql/ddl';
 import type { SqlDriver, SqlQueryable } from './sql/driver';
 import { BatchState, type StoredDatom } from './state';
+import { CommitNotifier, type CommitListener, type Unsubscribe } from './commits';
 import { TableUpkeep } from './upkeep';
 import { Transactor, type AppliedTx } from './transactor';
 import type {
@@ -71,6 +72,7 @@ export class DatomDatabase implements Database {
   private readonly entityPageSize: number;
   private readonly upkeep: TableUpkeep | null;
   private readonly writePartDatoms: number;
+  private readonly commits: CommitNotifier;
 
   private constructor(
     readonly location: string,
@@ -80,6 +82,7 @@ export class DatomDatabase implements Database {
     this.txPageSize = options.txPageSize ?? 256;
     this.entityPageSize = options.entityPageSize ?? 512;
     this.writePartDatoms = options.writePartDatoms ?? 2_000;
+    this.commits = new CommitNotifier(driver);
     if (!Number.isInteger(this.writePartDatoms) || this.writePartDatoms < 1)
       throw new RangeError(`writePartDatoms must be a positive integer, got ${options.writePartDatoms}`);
     this.upkeep =
@@ -164,6 +167,7 @@ export class DatomDatabase implements Database {
           await writer.add(result);
         }
         await writer.finish();
+        await this.commits.notify(q, transactor.t);
       } catch (err) {
         await writer.abandon();
         throw err;
@@ -175,6 +179,7 @@ export class DatomDatabase implements Database {
     });
     // Only a committed schema goes into the cache.
     if (cache) this.cache = cache;
+    this.commits.committed(results[results.length - 1]!.t);
     await this.upkeep?.wrote(results.reduce((n, r) => n + r.datoms.length, 0));
     const withDatoms = options.datoms ?? true;
     return results.map((r) => ({
@@ -425,10 +430,16 @@ export class DatomDatabase implements Database {
     }
   }
 
+  /** Tells listener of every commit, in this process or (PostgreSQL) any other; see commits.ts. */
+  onCommit(listener: CommitListener): Promise<Unsubscribe> {
+    return this.commits.subscribe(listener);
+  }
+
   /** Releases the driver; closing again does nothing. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.commits.close();
     await this.driver.close();
   }
 

@@ -16,3 +16,4 @@ export { LogBatch, type PrepareOptions } from './log-apply';
 export { describeRole, type DatabaseRole, type Fence } from './roles';
 export { FIRST_USER_ENTITY_ID } from './builtins';
 export { ValueError } from './values';
+export { commitChannel, type CommitListener, type Unsubscribe } from './commits';

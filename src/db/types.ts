@@ -192,6 +192,12 @@ export interface Database {
   finishLoad(): Promise<void>;
   /** A digest of the log with fromT <= t <= toT: two databases with equal logs give equal digests. */
   logDigest(fromT: number, toT: number): Promise<string>;
+  /**
+   * Calls listener after each commit (with the new basis t, or null when commits may
+   * have been missed, e.g. after a reconnect) until the returned function is called.
+   * Optional: a database that cannot notify lacks it, and callers poll.
+   */
+  onCommit?(listener: (t: number | null) => void): Promise<() => Promise<void>>;
   /** Releases everything (connections, the PGlite instance and its directory lock); closing again does nothing. */
   close(): Promise<void>;
 }

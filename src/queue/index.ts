@@ -1,5 +1,6 @@
 // BullMQ wiring. Nothing outside this folder imports bullmq.
-export { ProducerService, type ProducerRun, type ProducerServiceOptions } from './producer';
+export { ProducerService, type ProducerCompaction, type ProducerRun, type ProducerServiceOptions } from './producer';
+export { Coalescer } from './coalesce';
 export { ConsumerService, type ConsumerServiceOptions, type ReplayJobResult } from './consumer';
 export { InProcessReplicator, type InProcessReplicatorOptions } from './in-process';
 export { ReplayQueue, REPLAY_JOB_NAME, type ReplayCounts, type ReplayJobData, type ReplayQueueOptions, type ReplayRange } from './replay-queue';

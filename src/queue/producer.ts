@@ -8,6 +8,8 @@ import { silentLogger, type Logger } from '../logger';
 import { errorKind, type Metrics } from '../metrics/metrics';
 import type { Health } from '../metrics/server';
 import type { SegmentStore } from '../stores/types';
+import { Compactor, type CompactorOptions } from '../compact/compactor';
+import { Coalescer } from './coalesce';
 import { exportNew, type ExportSettings } from './export-run';
 import { DEFAULT_PREFIX, exportQueueName, exportSchedulerId, validateTargetName } from './names';
 import { closeRedis, openRedis, type RedisConfig } from './redis';
@@ -22,8 +24,16 @@ export interface ProducerServiceOptions {
   /** The targets to announce segments to, by name; default ['default']. */
   targets?: string[];
   redis: RedisConfig;
-  /** Export this often (ms); default 1000. */
+  /** Export this often (ms); default 1000. With commit notifications this is only the fallback. */
   intervalMs?: number;
+  /**
+   * Export as soon as the source says a transaction committed (Database.onCommit), with at
+   * most one export in flight and the next covering whatever committed meanwhile; default
+   * true. The interval keeps running: a notification can be missed.
+   */
+  notify?: boolean;
+  /** Run a compactor (and retention) beside the exports, on its own timer; off when absent. */
+  compaction?: ProducerCompaction;
   /** How segments are cut (maxTxns, maxBytes) and paced. */
   export?: ExportSettings;
   logger?: Logger;
@@ -36,6 +46,9 @@ export interface ProducerServiceOptions {
    */
   watchdogMs?: number;
 }
+
+/** The compactor's settings, less what the producer gives it (store, db, logger, codec). */
+export type ProducerCompaction = Omit<CompactorOptions, 'store' | 'db' | 'logger' | 'codec'>;
 
 /** What one producer run exported and announced. */
 export interface ProducerRun {
@@ -69,6 +82,9 @@ export class ProducerService {
   private startedAt: Date | null = null;
   private lastRun: { at: Date; sourceBasisT: number; storeHeadT: number } | null = null;
   private lastError: { at: Date; kind: string; message: string } | null = null;
+  private readonly runs = new Coalescer(() => this.exportAndAnnounce(this.stopping.signal));
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private compactor: Compactor | null = null;
 
   constructor(options: ProducerServiceOptions) {
     this.options = options;
@@ -96,6 +112,26 @@ export class ProducerService {
     this.startedAt = new Date();
     await this.upsertScheduler();
     this.worker.run().catch((err: Error) => this.noteError('queue', err, 'export worker stopped'));
+    if (this.options.notify !== false && this.options.source.onCommit) {
+      try {
+        this.unsubscribe = await this.options.source.onCommit(() => {
+          if (!this.stopping.signal.aborted) this.runOnce().catch(() => undefined); // noted in exportAndAnnounce
+        });
+      } catch (err) {
+        this.noteError('producer', err, 'cannot listen for commits; exporting every interval only');
+      }
+    }
+    if (this.options.compaction) {
+      this.compactor = new Compactor({
+        ...this.options.compaction,
+        store: this.options.store,
+        db: this.db,
+        logger: this.logger,
+        codec: this.options.export?.codec,
+        onError: (err) => this.noteError('compactor', err, 'compaction pass failed; the next one tries again'),
+      });
+      this.compactor.start();
+    }
     this.watchdog = setInterval(() => {
       this.upsertScheduler().catch((err: Error) => this.noteError('queue', err, 'could not upsert the export scheduler'));
     }, this.options.watchdogMs ?? 5 * this.intervalMs);
@@ -103,10 +139,25 @@ export class ProducerService {
   }
 
   /**
-   * One run, as the scheduler triggers it: export what is new, announce it and the head
-   * range to every target. Runs by hand too (e.g. a final run before shutdown).
+   * One run, as the scheduler or a commit notification triggers it: export what is new,
+   * announce it and the head range to every target. Runs by hand too (e.g. a final run
+   * before shutdown). One run at a time: a call during a run gets the next one, which
+   * every call meanwhile shares.
    */
-  async runOnce(signal?: AbortSignal): Promise<ProducerRun> {
+  runOnce(): Promise<ProducerRun> {
+    return this.runs.run();
+  }
+
+  private async exportAndAnnounce(signal: AbortSignal): Promise<ProducerRun> {
+    try {
+      return await this.exportAndAnnounceOnce(signal);
+    } catch (err) {
+      if (!signal.aborted) this.noteError('producer', err, 'export run failed; the next one tries again');
+      throw err;
+    }
+  }
+
+  private async exportAndAnnounceOnce(signal: AbortSignal): Promise<ProducerRun> {
     const { source, store, metrics } = this.options;
     const run = await exportNew(source, store, this.db, { export: this.options.export, logger: this.logger, metrics, signal });
     const exported = run.segments.map((s) => ({ startT: s.info.startT, endT: s.info.endT }));
@@ -124,7 +175,10 @@ export class ProducerService {
     this.closing ??= (async () => {
       this.stopping.abort();
       if (this.watchdog) clearInterval(this.watchdog);
+      await this.unsubscribe?.().catch(() => undefined);
+      await this.compactor?.close();
       await this.worker?.close();
+      await this.runs.idle();
       await Promise.all(this.replayQueues.map((queue) => queue.close()));
       await this.exportQueue?.close();
       if (this.client) await closeRedis(this.client);
@@ -169,11 +223,10 @@ export class ProducerService {
 
   private async process(job: Job, signal?: AbortSignal): Promise<ProducerRun | null> {
     if (job.name !== EXPORT_JOB_NAME) return null;
-    const stop = signal ? AbortSignal.any([this.stopping.signal, signal]) : this.stopping.signal;
     try {
-      return await this.runOnce(stop);
+      return await this.runOnce();
     } catch (err) {
-      this.noteError('producer', err, 'export run failed; the next one tries again');
+      if (signal?.aborted) return null;
       throw err;
     }
   }

@@ -76,14 +76,12 @@ export class CloneRestorer {
       return { status: 'caught-up', fromT: from, toT: from, transactions: 0, datoms: 0, untilReached, segment: null, lastInstant: null, ms: 0 };
     };
     if (this.untilT !== undefined && from >= this.untilT) return idle(true);
-    const segment = await this.reader.segmentAfter(from);
-    if (!segment) return idle(false);
-    const { info } = segment;
-    if (info.startT > from + 1) {
-      throw gapError(this.store, this.db, from, info);
-    }
+    const next = await this.reader.loadAfter(from, (info) => {
+      if (info.startT > from + 1) throw gapError(this.store, this.db, from, info);
+    });
+    if (!next) return idle(false);
+    const { info, loaded } = next;
     const bulk = loading || (from === 0 && (await this.farBehind(from)));
-    const loaded = await segment.load();
     const started = Date.now();
     const outcome = await this.applySegment(loaded, info, from, bulk);
     if (bulk && outcome.untilReached) await this.finishLoad(outcome.position);

@@ -135,13 +135,9 @@ export class Restorer {
       status: 'caught-up', fromT: from, toT: from, transactions: 0, datoms: 0, untilReached, segment: null, lastInstant: null, ms: 0,
     });
     if (this.untilReached(from)) return idle(true);
-    const segment = await this.reader.segmentAfter(from);
-    if (!segment) return idle(false);
-    const { info } = segment;
-    if (info.startT > from + 1) {
-      throw gapError(this.store, this.db, from, info);
-    }
-    const loaded = await segment.load();
+    const next = await this.nextSegment(from);
+    if (!next) return idle(false);
+    const { info, loaded } = next;
     const started = Date.now();
     const outcome = await this.applySegment(loaded, at);
     this.logger.info(
@@ -167,6 +163,13 @@ export class Restorer {
       lastInstant: outcome.lastInstant,
       ms: Date.now() - started,
     };
+  }
+
+  /** The segment holding from + 1, loaded (see SegmentReader.loadAfter); a gap stops the restore. */
+  private nextSegment(from: number): Promise<{ info: SegmentInfo; loaded: LoadedSegment } | null> {
+    return this.reader.loadAfter(from, (info) => {
+      if (info.startT > from + 1) throw gapError(this.store, this.db, from, info);
+    });
   }
 
   /** Applies segments until caught up (or the until bound is reached). */

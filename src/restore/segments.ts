@@ -1,6 +1,7 @@
 // Finds the segment holding the next transaction and reads segments ahead of the writer.
 import type { Transaction } from '../db/types';
 import { clearCodec, type SegmentCodec } from '../segment/codec';
+import { SegmentNotFoundError } from '../stores/errors';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { sourceSchema, type SourceSchema } from './translate';
 
@@ -19,7 +20,7 @@ export interface PendingSegment {
 
 /** Fetches and decodes one segment (clear, or sealed with a key of the codec's ring). */
 export async function loadSegment(store: SegmentStore, info: SegmentInfo, codec: SegmentCodec = clearCodec): Promise<LoadedSegment> {
-  const bytes = await store.get(info.db, info.startT, info.endT);
+  const bytes = await store.get(info.db, info.startT, info.endT, info.level);
   const place = { database: info.db, startT: info.startT, endT: info.endT };
   const segment = codec.decode(bytes, { name: `${store.location} ${info.key}`, place });
   return {
@@ -32,7 +33,10 @@ export async function loadSegment(store: SegmentStore, info: SegmentInfo, codec:
 
 /**
  * Lists only after the current position (never the whole store) and keeps up to `ahead`
- * segments fetched and decoded while the current one is applied.
+ * segments fetched and decoded while the current one is applied. Where compaction levels
+ * overlap, it takes, among the segments holding the next t, the one reaching furthest:
+ * a reader standing where a compacted segment starts reads that one instead of the many
+ * it holds, and a catch-up reads few objects.
  */
 export class SegmentReader {
   private queue: PendingSegment[] = [];
@@ -57,12 +61,37 @@ export class SegmentReader {
     return next;
   }
 
-  private async refill(position: number): Promise<void> {
+  /**
+   * The segment holding position + 1, loaded. checkGap sees it first (and throws when it
+   * starts after position + 1). A segment listed and then deleted before it was read
+   * (compaction's retention deletes only what a compacted segment holds) is looked for
+   * again: the listing then offers the segment holding it.
+   */
+  async loadAfter(position: number, checkGap: (info: SegmentInfo) => void): Promise<{ info: SegmentInfo; loaded: LoadedSegment } | null> {
+    for (let attempt = 1; ; attempt++) {
+      const segment = await this.segmentAfter(position);
+      if (!segment) return null;
+      checkGap(segment.info);
+      try {
+        return { info: segment.info, loaded: await segment.load() };
+      } catch (err) {
+        if (!(err instanceof SegmentNotFoundError) || attempt >= 5) throw err;
+        this.reset();
+      }
+    }
+  }
+
+  /** Forgets what was listed: the next call lists again (a listed segment was gone when read). */
+  reset(): void {
     this.queue = [];
     this.generation++;
-    for await (const info of this.store.list(this.db, { afterT: position, limit: this.ahead + 1 })) {
-      this.queue.push(this.pending(info));
-    }
+  }
+
+  private async refill(position: number): Promise<void> {
+    this.reset();
+    const generation = this.generation;
+    const chain = await this.plan(position, this.ahead + 1);
+    if (generation === this.generation) this.queue = chain.map((info) => this.pending(info));
   }
 
   private async topUp(afterT: number): Promise<void> {
@@ -70,14 +99,43 @@ export class SegmentReader {
     const generation = this.generation;
     try {
       const last = this.queue[this.queue.length - 1]?.info.endT ?? afterT;
-      for await (const info of this.store.list(this.db, { afterT: last, limit: this.ahead - this.queue.length })) {
+      const chain = await this.plan(last, this.ahead - this.queue.length);
+      for (const info of chain) {
         const tail = this.queue[this.queue.length - 1]?.info.endT ?? afterT;
-        if (generation !== this.generation || info.startT <= tail) return;
+        if (generation !== this.generation || info.startT > tail + 1 || info.endT <= tail) return;
         this.queue.push(this.pending(info));
       }
     } catch {
       // Read-ahead is a hint: the next call lists again and reports any error itself.
     }
+  }
+
+  /**
+   * Up to count segments that take a reader at position furthest, each the one reaching
+   * furthest among those holding the t after the one before; a first segment starting
+   * after position + 1 is returned alone (the caller reports the gap). One listing.
+   */
+  private async plan(position: number, count: number): Promise<SegmentInfo[]> {
+    const chain: SegmentInfo[] = [];
+    let frontier = position;
+    let best: SegmentInfo | null = null;
+    for await (const info of this.store.list(this.db, { afterT: position })) {
+      if (info.endT <= frontier) continue;
+      if (info.startT > frontier + 1 && best !== null) {
+        chain.push(best);
+        frontier = best.endT;
+        best = null;
+        if (chain.length >= count) return chain;
+        if (info.endT <= frontier) continue;
+      }
+      if (info.startT > frontier + 1) {
+        if (chain.length === 0) chain.push(info);
+        return chain;
+      }
+      if (best === null || info.endT > best.endT) best = info;
+    }
+    if (best !== null) chain.push(best);
+    return chain;
   }
 
   private pending(info: SegmentInfo): PendingSegment {

@@ -66,7 +66,7 @@ export async function encryptSegments(
   const copy = async (info: SegmentInfo): Promise<void> => {
     const place = { database: db, startT: info.startT, endT: info.endT };
     const name = `${from.location} ${info.key}`;
-    const original = await from.get(db, info.startT, info.endT);
+    const original = await from.get(db, info.startT, info.endT, info.level);
     const was = sealedHeader(original, name)?.keyId ?? 'clear';
     const clear = codec.open(original, { name, place });
     // The original must be a whole, valid segment of this place before anything is written.
@@ -74,9 +74,9 @@ export async function encryptSegments(
     if (header.database !== db || header.startT !== info.startT || header.endT !== info.endT)
       throw new Error(`segment ${name}: holds ${header.database} t=${header.startT}..${header.endT}, not what its key says; not copied`);
     const sealed = codec.seal(clear, place);
-    const put = await to.put(db, info.startT, info.endT, sealed);
+    const put = await to.put(db, info.startT, info.endT, sealed, { level: info.level });
     const copyName = `${to.location} ${put.segment.key}`;
-    const back = await to.get(db, info.startT, info.endT);
+    const back = await to.get(db, info.startT, info.endT, info.level);
     if (!Buffer.from(back.buffer, back.byteOffset, back.length).equals(sealed))
       throw new Error(`segment ${copyName}: reads back as other bytes than were written`);
     const reopened = codec.open(back, { name: copyName, place });

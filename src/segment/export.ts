@@ -333,7 +333,7 @@ async function checkSameSource(source: Database, store: SegmentStore, db: string
   if (!theirs) return; // beyond the source's basis: the gap check above speaks for that
   const name = `${store.location} ${info.key}`;
   const place = { database: db, startT: info.startT, endT: info.endT };
-  const stored = codec.decode(await store.get(db, info.startT, info.endT), { name, place }).transactions[t - info.startT]!;
+  const stored = codec.decode(await store.get(db, info.startT, info.endT, info.level), { name, place }).transactions[t - info.startT]!;
   const same =
     stored.tx === theirs.tx &&
     stored.instant.getTime() === theirs.instant.getTime() &&

@@ -9,6 +9,8 @@ export interface StoredObject {
   readonly size: number;
   /** The checksum recorded at write time, when known without reading the bytes. */
   readonly sha256?: string;
+  /** When the object was written, when the medium says. */
+  readonly modifiedAt?: Date;
 }
 
 export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: StoredObject };

@@ -110,9 +110,12 @@ export class DirectoryBackend implements ObjectBackend {
         .filter((key) => startAfter === undefined || key > startAfter)
         .sort();
       const page = keys.slice(0, limit);
-      const sizes = await Promise.all(page.map((key) => sizeOf(this.pathOf(key))));
+      const stats = await Promise.all(page.map((key) => statOf(this.pathOf(key))));
       // A file deleted between readdir and stat is simply not listed.
-      const objects = page.flatMap((key, i) => (sizes[i] === null ? [] : [{ key, size: sizes[i]! }]));
+      const objects = page.flatMap((key, i) => {
+        const s = stats[i];
+        return s === null || s === undefined ? [] : [{ key, size: s.size, modifiedAt: s.mtime }];
+      });
       return { objects, truncated: keys.length > limit };
     });
   }
@@ -173,8 +176,13 @@ async function readSidecar(file: string): Promise<string | undefined> {
 }
 
 async function sizeOf(file: string): Promise<number | null> {
+  return (await statOf(file))?.size ?? null;
+}
+
+async function statOf(file: string): Promise<{ size: number; mtime: Date } | null> {
   try {
-    return (await stat(file)).size;
+    const s = await stat(file);
+    return { size: s.size, mtime: s.mtime };
   } catch (err) {
     if (isMissing(err)) return null;
     throw err;

@@ -2,7 +2,9 @@ export type {
   ListOptions,
   PruneOptions,
   PruneResult,
+  PutOptions,
   PutResult,
+  SegmentAddress,
   SegmentInfo,
   SegmentRange,
   SegmentStore,
@@ -31,6 +33,6 @@ export { openMemoryStore, MemoryBucket, type MemoryObject, type MemoryStoreOptio
 export { openS3Store, type S3ChecksumMode, type S3StoreOptions } from './s3';
 export { DEFAULT_RETRY, type RetryOptions } from './retry';
 export { formatHead, parseHead, type HeadRecord } from './head-file';
-export { headKey, segmentKey, validateDb } from './keys';
+export { MAX_LEVEL, headKey, segmentKey, validateDb } from './keys';
 export { ObjectSegmentStore } from './store';
 export type { CreateResult, ListPage, ObjectBackend, StoredObject } from './backend';

@@ -5,6 +5,8 @@ import type { SegmentStore, StoreOptions } from './types';
 export interface MemoryObject {
   bytes: Uint8Array;
   sha256?: string;
+  /** When it was written, by the store's clock. */
+  modifiedAt?: Date;
 }
 
 /**
@@ -22,12 +24,16 @@ export interface MemoryStoreOptions extends StoreOptions {
 
 /** A segment store in memory (for tests): stores opened on one MemoryBucket see the same segments. */
 export function openMemoryStore(options: MemoryStoreOptions = {}): SegmentStore {
-  return new ObjectSegmentStore(new MemoryBackend(options.bucket ?? new MemoryBucket()), options);
+  return new ObjectSegmentStore(new MemoryBackend(options.bucket ?? new MemoryBucket(), options.now), options);
 }
 
 /** Copies bytes in and out, so callers can neither corrupt the store nor be corrupted by it. */
 export class MemoryBackend implements ObjectBackend {
-  constructor(private readonly bucket: MemoryBucket) {}
+  constructor(
+    private readonly bucket: MemoryBucket,
+    /** Stamps modifiedAt: a simulation passes its own clock. */
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   describe(key?: string): string {
     return `memory:${key ?? ''}`;
@@ -36,7 +42,7 @@ export class MemoryBackend implements ObjectBackend {
   async createOnce(key: string, bytes: Uint8Array, sha256: string): Promise<CreateResult> {
     const existing = this.bucket.objects.get(key);
     if (existing) return { created: false, existing: toStored(key, existing) };
-    this.bucket.objects.set(key, { bytes: new Uint8Array(bytes), sha256 });
+    this.bucket.objects.set(key, { bytes: new Uint8Array(bytes), sha256, modifiedAt: this.now() });
     return { created: true };
   }
 
@@ -52,7 +58,7 @@ export class MemoryBackend implements ObjectBackend {
   }
 
   async replace(key: string, bytes: Uint8Array): Promise<void> {
-    this.bucket.objects.set(key, { bytes: new Uint8Array(bytes) });
+    this.bucket.objects.set(key, { bytes: new Uint8Array(bytes), modifiedAt: this.now() });
   }
 
   async listPage(prefix: string, startAfter: string | undefined, limit: number): Promise<ListPage> {
@@ -71,5 +77,10 @@ export class MemoryBackend implements ObjectBackend {
 }
 
 function toStored(key: string, object: MemoryObject): StoredObject {
-  return { key, size: object.bytes.byteLength, ...(object.sha256 === undefined ? {} : { sha256: object.sha256 }) };
+  return {
+    key,
+    size: object.bytes.byteLength,
+    ...(object.sha256 === undefined ? {} : { sha256: object.sha256 }),
+    ...(object.modifiedAt === undefined ? {} : { modifiedAt: object.modifiedAt }),
+  };
 }

@@ -178,7 +178,9 @@ export class S3Backend implements ObjectBackend {
         }),
       );
       const objects = (out.Contents ?? []).flatMap((o) =>
-        o.Key === undefined ? [] : [{ key: this.relativeKey(o.Key), size: o.Size ?? 0 }],
+        o.Key === undefined
+          ? []
+          : [{ key: this.relativeKey(o.Key), size: o.Size ?? 0, ...(o.LastModified ? { modifiedAt: o.LastModified } : {}) }],
       );
       return { objects, truncated: out.IsTruncated === true };
     });

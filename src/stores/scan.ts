@@ -20,9 +20,11 @@ export async function* scanSegments(
         db,
         startT: range.startT,
         endT: range.endT,
+        level: range.level,
         key: object.key,
         size: object.size,
         ...(object.sha256 === undefined ? {} : { sha256: object.sha256 }),
+        ...(object.modifiedAt === undefined ? {} : { modifiedAt: object.modifiedAt }),
       };
     }
     const last = page.objects.at(-1);

@@ -8,7 +8,7 @@ import {
   StoreClosedError,
 } from './errors';
 import { formatHead, parseHead, type HeadRecord } from './head-file';
-import { headKey, keyBeforeStart, segmentKey, validateDb, validateRange, validateT } from './keys';
+import { headKey, keyBeforeStart, segmentKey, validateDb, validateLevel, validateRange, validateT } from './keys';
 import { pruneSegments } from './prune';
 import { getRecord, listRecords, putRecord } from './records';
 import { scanSegments } from './scan';
@@ -17,7 +17,9 @@ import type {
   ListOptions,
   PruneOptions,
   PruneResult,
+  PutOptions,
   PutResult,
+  SegmentAddress,
   SegmentInfo,
   SegmentStore,
   StoreOptions,
@@ -54,12 +56,14 @@ export class ObjectSegmentStore implements SegmentStore {
     return this.backend.describe();
   }
 
-  async put(db: string, startT: number, endT: number, bytes: Uint8Array): Promise<PutResult> {
+  async put(db: string, startT: number, endT: number, bytes: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     this.assertOpen();
     validateDb(db);
     validateRange(startT, endT);
+    const level = options.level ?? 0;
+    validateLevel(level);
     if (!(bytes instanceof Uint8Array)) throw new SegmentStoreError(`segment ${startT}..${endT}: bytes must be a Uint8Array`);
-    const key = segmentKey(db, startT, endT);
+    const key = segmentKey(db, startT, endT, level);
     const sha256 = sha256Hex(bytes);
     const result = await this.backend.createOnce(key, bytes, sha256);
     if (!result.created) {
@@ -68,16 +72,17 @@ export class ObjectSegmentStore implements SegmentStore {
         throw new SegmentConflictError(this.backend.describe(key), startT, endT, existing, sha256);
       }
     }
-    const segment = { db, startT, endT, key, size: bytes.byteLength, sha256 };
+    const segment = { db, startT, endT, level, key, size: bytes.byteLength, sha256 };
     await this.advanceHead(segment);
     return { written: result.created, segment };
   }
 
-  async get(db: string, startT: number, endT: number): Promise<Uint8Array> {
+  async get(db: string, startT: number, endT: number, level = 0): Promise<Uint8Array> {
     this.assertOpen();
     validateDb(db);
     validateRange(startT, endT);
-    const key = segmentKey(db, startT, endT);
+    validateLevel(level);
+    const key = segmentKey(db, startT, endT, level);
     const stored = await this.backend.read(key);
     if (stored === null) throw new SegmentNotFoundError(this.backend.describe(key));
     const actual = sha256Hex(stored.bytes);
@@ -87,14 +92,24 @@ export class ObjectSegmentStore implements SegmentStore {
     return stored.bytes;
   }
 
-  async info(db: string, startT: number, endT: number): Promise<SegmentInfo | null> {
+  async info(db: string, startT: number, endT: number, level = 0): Promise<SegmentInfo | null> {
     this.assertOpen();
     validateDb(db);
     validateRange(startT, endT);
-    const key = segmentKey(db, startT, endT);
+    validateLevel(level);
+    const key = segmentKey(db, startT, endT, level);
     const stored = await this.backend.stat(key);
     if (stored === null) return null;
-    return { db, startT, endT, key, size: stored.size, ...(stored.sha256 === undefined ? {} : { sha256: stored.sha256 }) };
+    return { db, startT, endT, level, key, size: stored.size, ...(stored.sha256 === undefined ? {} : { sha256: stored.sha256 }) };
+  }
+
+  async delete(db: string, segment: SegmentAddress): Promise<void> {
+    this.assertOpen();
+    validateDb(db);
+    validateRange(segment.startT, segment.endT);
+    const level = segment.level ?? 0;
+    validateLevel(level);
+    await this.backend.remove(segmentKey(db, segment.startT, segment.endT, level));
   }
 
   async head(db: string): Promise<SegmentInfo | null> {
@@ -111,7 +126,7 @@ export class ObjectSegmentStore implements SegmentStore {
     }
     newest ??= await this.newestAfter(db, undefined);
     if (newest === null) return null;
-    if (hint !== null && hint.startT === newest.startT && hint.endT === newest.endT && hint.size === newest.size) {
+    if (hint !== null && sameRange(hint, newest) && (hint.level ?? 0) === newest.level && hint.size === newest.size) {
       return { ...newest, sha256: hint.sha256 };
     }
     const repaired = { ...newest, sha256: newest.sha256 ?? (await this.storedSha256(newest.key)) };
@@ -229,7 +244,8 @@ export class ObjectSegmentStore implements SegmentStore {
   }
 
   private async writeHead(segment: SegmentInfo & { sha256: string }): Promise<void> {
-    const text = formatHead({ ...segment, writtenAt: this.now() });
+    const { level, ...rest } = segment;
+    const text = formatHead({ ...rest, ...(level > 0 ? { level } : {}), writtenAt: this.now() });
     await this.backend.replace(headKey(segment.db), new TextEncoder().encode(text));
   }
 

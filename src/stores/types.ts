@@ -9,11 +9,26 @@ export interface SegmentInfo {
   readonly db: string;
   readonly startT: number;
   readonly endT: number;
-  /** The key under the store's root: `{db}/segments/{start-t}-{end-t}.seg`. */
+  /**
+   * 0 for a segment a flush wrote; n for one compaction merged from level n-1 segments.
+   * Segments of different levels overlap: a compacted one holds exactly the transactions
+   * of the segments it was merged from.
+   */
+  readonly level: number;
+  /** The key under the store's root: `{db}/segments/{start-t}-{end-t}.seg`, `...{end-t}.L{n}.seg` at level n. */
   readonly key: string;
   readonly size: number;
   /** SHA-256 of the bytes, lowercase hex; absent where a listing does not carry it. */
   readonly sha256?: string;
+  /** When the object was written, where the medium says (S3, a directory, memory). */
+  readonly modifiedAt?: Date;
+}
+
+/** Which segment: its range and level (0 when absent). */
+export interface SegmentAddress {
+  readonly startT: number;
+  readonly endT: number;
+  readonly level?: number;
 }
 
 /** What SegmentStore.put did: written, or already there with the same bytes. */
@@ -21,6 +36,11 @@ export interface PutResult {
   /** False when the same bytes were already stored (a no-op, e.g. a retried put). */
   readonly written: boolean;
   readonly segment: SegmentInfo & { readonly sha256: string };
+}
+
+export interface PutOptions {
+  /** The compaction level the segment belongs to; 0 (a flush) when absent. */
+  readonly level?: number;
 }
 
 /** Options of SegmentStore.list. */
@@ -58,7 +78,11 @@ export interface VerifyGap {
   readonly endT: number;
 }
 
-/** Two segments both holding `startT..endT`. */
+/**
+ * Two segments both holding `startT..endT` that should not: two of one level, or two of
+ * different levels where neither holds the other whole (a compacted segment holds
+ * whole segments of the levels below it, never part of one).
+ */
 export interface VerifyOverlap {
   readonly startT: number;
   readonly endT: number;
@@ -120,13 +144,19 @@ export interface SegmentStore {
    * different bytes for the same range throw SegmentConflictError and overwrite nothing.
    * Then moves HEAD forward when this segment ends beyond it.
    */
-  put(db: string, startT: number, endT: number, bytes: Uint8Array): Promise<PutResult>;
+  put(db: string, startT: number, endT: number, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
 
-  /** The segment's bytes, checksum verified (SegmentChecksumError, SegmentNotFoundError). */
-  get(db: string, startT: number, endT: number): Promise<Uint8Array>;
+  /** The segment's bytes, checksum verified (SegmentChecksumError, SegmentNotFoundError); level 0 unless given. */
+  get(db: string, startT: number, endT: number, level?: number): Promise<Uint8Array>;
 
   /** Size and checksum of a segment without reading it, or null when it is missing. */
-  info(db: string, startT: number, endT: number): Promise<SegmentInfo | null>;
+  info(db: string, startT: number, endT: number, level?: number): Promise<SegmentInfo | null>;
+
+  /**
+   * Deletes one segment (a missing one is not an error). Compaction's retention calls it
+   * for segments a compacted one holds; prune deletes through prune().
+   */
+  delete(db: string, segment: SegmentAddress): Promise<void>;
 
   /**
    * The newest segment (greatest endT), or null for an empty database. Reads HEAD plus
@@ -166,6 +196,6 @@ export interface StoreOptions {
   readonly pageSize?: number;
   /** Where non-fatal problems go (a corrupt HEAD, a failed HEAD update). Default: process.emitWarning. */
   readonly warn?: (message: string) => void;
-  /** Clock for HEAD's written-at; default `() => new Date()`. */
+  /** Clock for HEAD's written-at (and a memory store's modifiedAt); default `() => new Date()`. */
   readonly now?: () => Date;
 }

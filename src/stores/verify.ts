@@ -11,7 +11,7 @@ import type {
 
 export interface SegmentReader {
   list(db: string): AsyncIterable<SegmentInfo>;
-  get(db: string, startT: number, endT: number): Promise<Uint8Array>;
+  get(db: string, startT: number, endT: number, level?: number): Promise<Uint8Array>;
 }
 
 /** Reads every segment of db, one at a time, and reports what is wrong with the log. */
@@ -22,8 +22,12 @@ export async function verifySegments(reader: SegmentReader, db: string, options:
   let segments = 0;
   let bytes = 0;
   let firstT: number | null = null;
-  // The segment reaching furthest so far, and the last t it holds.
+  // The segment reaching furthest so far (of any level), for gaps.
   let reach: SegmentRange | null = null;
+  // Per level, the segment reaching furthest: segments of one level never overlap, and one
+  // of another level either holds a segment whole or not at all (a compacted segment is
+  // made of whole segments of the level below).
+  const reachByLevel = new Map<number, SegmentRange & { level: number }>();
 
   for await (const segment of reader.list(db)) {
     segments += 1;
@@ -40,9 +44,17 @@ export async function verifySegments(reader: SegmentReader, db: string, options:
       }
     } else if (segment.startT > reach.endT + 1) {
       gaps.push({ startT: reach.endT + 1, endT: segment.startT - 1 });
-    } else if (segment.startT <= reach.endT) {
-      overlaps.push({ startT: segment.startT, endT: Math.min(segment.endT, reach.endT), first: reach, second: range });
     }
+    for (const [level, other] of reachByLevel) {
+      const overlapping = segment.startT <= other.endT;
+      // Listing order is start order, so other starts at or before segment.
+      const nested = segment.endT <= other.endT || segment.startT === other.startT;
+      if (overlapping && (level === segment.level || !nested)) {
+        overlaps.push({ startT: segment.startT, endT: Math.min(segment.endT, other.endT), first: { startT: other.startT, endT: other.endT, key: other.key }, second: range });
+      }
+    }
+    const levelReach = reachByLevel.get(segment.level);
+    if (levelReach === undefined || segment.endT > levelReach.endT) reachByLevel.set(segment.level, { ...range, level: segment.level });
     if (reach === null || segment.endT > reach.endT) reach = range;
   }
 
@@ -64,7 +76,7 @@ async function readProblem(
   segment: SegmentInfo,
 ): Promise<Pick<VerifyCorrupt, 'reason' | 'expectedSha256' | 'actualSha256'> | null> {
   try {
-    await reader.get(segment.db, segment.startT, segment.endT);
+    await reader.get(segment.db, segment.startT, segment.endT, segment.level);
     return null;
   } catch (err) {
     if (err instanceof SegmentChecksumError) {

@@ -10,10 +10,22 @@ describe('segment keys', () => {
   test('sort in t order and parse back', () => {
     const keys = [[9, 10], [10, 99], [100, 100], [2 ** 53 - 1, 2 ** 53 - 1]].map(([s, e]) => segmentKey('db', s!, e!));
     expect([...keys].sort()).toEqual(keys);
-    expect(parseSegmentKey('db', keys[1]!)).toEqual({ startT: 10, endT: 99 });
+    expect(parseSegmentKey('db', keys[1]!)).toEqual({ startT: 10, endT: 99, level: 0 });
     expect(parseSegmentKey('other', keys[1]!)).toBeNull();
     expect(parseSegmentKey('db', 'db/segments/1-2.seg')).toBeNull();
     expect(parseSegmentKey('db', 'db/segments/00000000000000000002-00000000000000000001.seg')).toBeNull();
+  });
+
+  test('a level is in the key from L1 on; level 0 keeps the name segments had before levels', () => {
+    expect(segmentKey('db', 1, 20)).toBe('db/segments/00000000000000000001-00000000000000000020.seg');
+    expect(segmentKey('db', 1, 20, 2)).toBe('db/segments/00000000000000000001-00000000000000000020.L2.seg');
+    expect(parseSegmentKey('db', segmentKey('db', 1, 20, 2))).toEqual({ startT: 1, endT: 20, level: 2 });
+    expect(parseSegmentKey('db', 'db/segments/00000000000000000001-00000000000000000020.L0.seg')).toBeNull();
+    expect(parseSegmentKey('db', 'db/segments/00000000000000000001-00000000000000000020.L10.seg')).toBeNull();
+    // Start order first, then end: the segments starting at a t list together, the longest last.
+    const keys = [segmentKey('db', 1, 10), segmentKey('db', 1, 100, 1), segmentKey('db', 1, 1000, 2), segmentKey('db', 11, 20)];
+    expect([...keys].sort()).toEqual(keys);
+    expect(segmentKey('db', 1, 10, 1) < segmentKey('db', 1, 10)).toBe(true);
   });
 
   test('keyBeforeStart sorts after every earlier start and before every segment at that start', () => {
@@ -33,6 +45,13 @@ describe('HEAD file', () => {
         ` :end-t 20\n :size 123\n :sha256 "${SHA}"\n :written-at #inst "2025-01-02T03:04:05.678Z"}\n`,
     );
     expect(parseHead(text, 'db')).toEqual({ ok: true, head });
+  });
+
+  test('names a compacted segment with its level', () => {
+    const text = formatHead({ ...head, level: 1 });
+    expect(text).toContain(':key "db/segments/00000000000000000011-00000000000000000020.L1.seg"');
+    expect(text).toContain(':level 1');
+    expect(parseHead(text, 'db')).toEqual({ ok: true, head: { ...head, level: 1 } });
   });
 
   test.each([

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { MetricsServer } from '../../metrics/server';
 import { CliFailure, EXIT_USAGE, defineCommand } from '../command';
 import { required, type ConfigKey } from '../config';
+import { parseLevels } from '../../compact/levels';
 import type { CliContext } from '../context';
 import { restorerOptions } from '../modes';
 
@@ -39,8 +40,12 @@ export function registerReplicateCommand(program: Command): void {
       .command('replicate')
       .description('run the replication services until SIGTERM/SIGINT: the producer, the consumer, or both')
       .addOption(new Option('--role <role>', 'which service to run').choices(['producer', 'consumer', 'both']).default('both'))
-      .option('--no-queue', 'without Redis: run the producer and consumer loops in this process (role both)'),
-    ['source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'mode', 'batchTxns', 'idCacheSize', 'bulkLoadMinTxns', 'metricsPort', 'metricsHost', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
+      .option('--no-queue', 'without Redis: run the producer and consumer loops in this process (role both)')
+      .option('--no-compact', 'the producer does not compact the store (nor delete what compaction covers)'),
+    [
+      'source', 'target', 'store', 'db', 'redis', 'targetName', 'interval', 'maxTxns', 'maxBytes', 'mode', 'batchTxns', 'idCacheSize', 'bulkLoadMinTxns',
+      'metricsPort', 'metricsHost', 'compactionLevels', 'compactInterval', 'retentionGrace', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel',
+    ],
     async (ctx, options) => {
       const role = options.role as 'producer' | 'consumer' | 'both';
       const config = ctx.config;
@@ -71,6 +76,9 @@ export function registerReplicateCommand(program: Command): void {
             new ProducerService({
               source: await ctx.source(), store: ctx.store(), db: ctx.db, targets: [config.targetName ?? 'default'], redis: config.redis!,
               intervalMs: config.interval, export: exportSettings, logger: ctx.logger, metrics,
+              ...(options.compact === false
+                ? {}
+                : { compaction: { levels: parseLevels(config.compactionLevels!), intervalMs: config.compactInterval, graceMs: config.retentionGrace } }),
             }),
           );
         }

@@ -7,22 +7,22 @@ import { readPosition } from '../../restore/bookkeeping';
 import { CliFailure, EXIT_USAGE, collect, defineCommand, parseIntegerOption } from '../command';
 
 
-function parseRange(text: string): [number, number] {
-  const match = /^(\d+)(?:-|\.\.)(\d+)$/.exec(text.replace(/\.seg$/, '').split('/').pop() ?? '');
-  if (!match) throw new CliFailure(`segment: expected a range like 1-1000 (or a segment file name), got ${JSON.stringify(text)}`, EXIT_USAGE);
-  return [Number(match[1]), Number(match[2])];
+function parseRange(text: string): [number, number, number] {
+  const match = /^(\d+)(?:-|\.\.)(\d+)(?:\.L([1-9]))?$/.exec(text.replace(/\.seg$/, '').split('/').pop() ?? '');
+  if (!match) throw new CliFailure(`segment: expected a range like 1-1000 or 1-1000.L1 (or a segment file name), got ${JSON.stringify(text)}`, EXIT_USAGE);
+  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
 }
 
 export function registerSegmentCommands(program: Command): void {
   const segments = program.command('segments').description('list, verify or inspect the segments in the store');
   defineCommand(
-    segments.command('list').description('segments in t order').option('--after-t <t>', 'only segments holding a t after this'),
+    segments.command('list').description('segments in t order, every level (a compacted segment L1.. lists beside the ones it holds)').option('--after-t <t>', 'only segments holding a t after this'),
     ['store', 'db', 'logLevel'],
     async (ctx, options) => {
       let count = 0;
       for await (const info of ctx.store().list(ctx.db, { afterT: parseIntegerOption('--after-t', options.afterT) })) {
         count++;
-        console.log(`${info.startT}-${info.endT}\t${info.size} bytes\t${info.sha256 ?? ''}\t${info.key}`);
+        console.log(`${info.startT}-${info.endT}\t${info.size} bytes\t${info.sha256 ?? ''}\t${info.key}\tL${info.level}`);
       }
       if (count === 0) console.log('no segments');
     },
@@ -44,9 +44,9 @@ export function registerSegmentCommands(program: Command): void {
     segments.command('inspect <range>').description('print a segment (e.g. 1-1000) as EDN; a sealed one needs its key'),
     ['store', 'db', 'encryptionKeyFile', 'encryptionKeyId', 'logLevel'],
     async (ctx, _options, [range]) => {
-      const [startT, endT] = parseRange(range!);
+      const [startT, endT, level] = parseRange(range!);
       const codec = ctx.codec();
-      const bytes = await ctx.store().get(ctx.db, startT, endT);
+      const bytes = await ctx.store().get(ctx.db, startT, endT, level);
       const name = `${ctx.store().location} ${ctx.db} ${startT}-${endT}`;
       const segment = codec.decode(bytes, { name, place: { database: ctx.db, startT, endT } });
       const sealed = sealedHeader(bytes, name);

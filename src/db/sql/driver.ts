@@ -14,6 +14,12 @@ export interface SqlDriver extends SqlQueryable {
   readonly autovacuum: boolean;
   /** Runs fn inside one SQL transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on channel until the returned function is called: onNotify gets each
+   * notification's payload, and '' after the listening session reconnected (notifications
+   * may have been missed meanwhile). Absent where the database cannot notify.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -97,6 +97,14 @@ export class PGliteDriver implements SqlDriver {
     });
   }
 
+  /** PGlite's own in-process LISTEN: it delivers what pg_notify sends in this instance. */
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const unlisten = await this.db.listen(channel, onNotify);
+    return async () => {
+      if (!this.db.closed) await unlisten();
+    };
+  }
+
   async close(): Promise<void> {
     if (!this.owned) return;
     try {

@@ -15,9 +15,11 @@ export class PostgresDriver implements SqlDriver {
   private readonly pool: pg.Pool;
   readonly schema: string;
   readonly autovacuum = true;
+  private readonly connectionString: string;
 
   constructor(options: PostgresDriverOptions) {
     this.schema = options.schema;
+    this.connectionString = options.connectionString;
     // Type parsers belong to this pool, not to the pg module (no global state).
     const types = {
       getTypeParser: (oid: number, format?: string) =>
@@ -69,6 +71,52 @@ export class PostgresDriver implements SqlDriver {
       // A client whose connection died or whose rollback failed is in an unknown state: discard it.
       client.release(broken);
     }
+  }
+
+  /**
+   * A session of its own (LISTEN holds a connection) that reconnects every second while
+   * the server is away, then reports '' since notifications were missed.
+   */
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    let client: pg.Client | null = null;
+    let closed = false;
+    let retry: NodeJS.Timeout | null = null;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.connectionString });
+      c.on('notification', (message) => {
+        if (message.channel === channel) onNotify(message.payload ?? '');
+      });
+      c.on('error', () => reconnect(c));
+      c.on('end', () => reconnect(c));
+      try {
+        await c.connect();
+        await c.query(`listen ${quoteIdent(channel)}`);
+      } catch (err) {
+        await c.end().catch(() => undefined);
+        throw err;
+      }
+      if (closed) await c.end().catch(() => undefined);
+      else client = c;
+    };
+    const reconnect = (from: pg.Client) => {
+      if (closed || retry || (client !== null && client !== from)) return;
+      client = null;
+      retry = setTimeout(() => {
+        retry = null;
+        connect().then(
+          () => onNotify(''),
+          () => reconnect(from),
+        );
+      }, 1000);
+    };
+    await connect();
+    return async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
+    };
   }
 
   async close(): Promise<void> {
