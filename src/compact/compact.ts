@@ -11,6 +11,7 @@ import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { DEFAULT_LEVELS, validateLevels, type CompactionLevel } from './levels';
 import { mergeSegments } from './merge';
 
+/** A compaction pass's store, database, levels and codec. */
 export interface CompactOptions {
   /** Default DEFAULT_LEVELS. */
   levels?: readonly CompactionLevel[];
@@ -29,6 +30,7 @@ export interface CompactOptions {
   instants?: Map<string, number>;
 }
 
+/** A segment a compaction pass wrote, and the inputs it merged. */
 export interface CompactedSegment {
   info: SegmentInfo;
   /** False when another compactor (or an earlier run) had written the same bytes. */
@@ -37,6 +39,7 @@ export interface CompactedSegment {
   transactions: number;
 }
 
+/** What one compaction pass wrote. */
 export interface CompactResult {
   /** What this run produced, by level then t. */
   segments: CompactedSegment[];

@@ -8,6 +8,7 @@ import { compact, type CompactResult } from './compact';
 import { DEFAULT_GRACE_MS, validateLevels, DEFAULT_LEVELS, type CompactionLevel } from './levels';
 import { enforceRetention, type RetentionResult } from './retention';
 
+/** The compactor's store, database, levels, grace period and interval. */
 export interface CompactorOptions {
   store: SegmentStore;
   db: string;
@@ -27,6 +28,7 @@ export interface CompactorOptions {
   onError?: (error: unknown) => void;
 }
 
+/** What one pass of compaction and retention did. */
 export interface CompactionPass {
   compacted: CompactResult;
   retention: RetentionResult | null;

@@ -4,6 +4,7 @@
 // every compactor of a store cuts the same ranges and writes the same bytes.
 import { MAX_LEVEL } from '../stores/keys';
 
+/** A compaction level: segments of the level below merge until this many transactions, or a window of time, is reached. */
 export interface CompactionLevel {
   /** 1..9: the level written (from segments of level - 1). */
   level: number;

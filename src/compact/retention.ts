@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from '../logger';
 import type { SegmentInfo, SegmentStore } from '../stores/types';
 import { DEFAULT_GRACE_MS } from './levels';
 
+/** Retention's store, database and grace period. */
 export interface RetentionOptions {
   /** Delete a covered segment this long after its cover was written (ms); default DEFAULT_GRACE_MS. */
   graceMs?: number;
@@ -24,6 +25,7 @@ export interface RetentionOptions {
   segments?: readonly SegmentInfo[];
 }
 
+/** The segments retention deleted, and those it kept for their grace period. */
 export interface RetentionResult {
   /** Oldest first. */
   deleted: SegmentInfo[];
