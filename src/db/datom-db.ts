@@ -16,6 +16,7 @@ import type { SqlDriver, SqlQueryable } from './sql/driver';
 import { BatchState, type StoredDatom } from './state';
 import { CommitNotifier, type CommitListener, type Unsubscribe } from './commits';
 import { TableUpkeep } from './upkeep';
+import { upgradeStored } from './upgrade';
 import { Transactor, type AppliedTx } from './transactor';
 import type {
   Attribute,
@@ -98,6 +99,7 @@ export class DatomDatabase implements Database {
         if (!meta) return initialize(q);
         if (meta.format !== FORMAT_VERSION)
           throw new DatabaseOpenError(`${location}: database format ${meta.format}, this txclone reads format ${FORMAT_VERSION}`);
+        await upgradeStored(q);
       });
     } catch (err) {
       await driver.close().catch(() => undefined);

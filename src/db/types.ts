@@ -20,7 +20,9 @@ export type ValueType =
   | 'uri'
   | 'bytes'
   | 'ref'
-  | 'tuple';
+  | 'tuple'
+  | 'float'
+  | 'symbol';
 
 /** Every value type txclone reads, writes and replicates. */
 export const VALUE_TYPES: readonly ValueType[] = [
@@ -37,6 +39,9 @@ export const VALUE_TYPES: readonly ValueType[] = [
   'bytes',
   'ref',
   'tuple',
+  // Added later: appended, so that the entity ids of the types above (builtins.ts) never change.
+  'float',
+  'symbol',
 ];
 
 /** A scalar value as JavaScript holds it; the attribute's valueType says which. */

@@ -84,7 +84,26 @@ export function valueKey(v: unknown): string {
 
 export const datomKey = (e: EntityId, a: EntityId, v: unknown) => `${e}|${a}|${valueKey(v)}`;
 
-const TYPES: ValueType[] = ['string', 'keyword', 'boolean', 'long', 'bigint', 'double', 'bigdec', 'instant', 'uuid', 'uri', 'bytes', 'ref', 'tuple'];
+const TYPES: ValueType[] = ['string', 'keyword', 'boolean', 'long', 'bigint', 'double', 'bigdec', 'instant', 'uuid', 'uri', 'bytes', 'ref', 'tuple', 'float', 'symbol'];
+
+/**
+ * A bigdec as Java's BigDecimal.toString prints it: the unscaled integer and the scale decide
+ * the text, so '+12.50' and '1250E-2' are '12.50', and '12.5' stays itself.
+ */
+export function bigdecText(s: string): string {
+  const [, sign, whole, fraction = '', exp = '0'] = /^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/.exec(s)!;
+  const unscaled = BigInt((whole || '0') + fraction);
+  const scale = fraction.length - Number(exp);
+  const digits = unscaled.toString();
+  const adjusted = -scale + digits.length - 1;
+  const minus = sign === '-' && unscaled !== 0n ? '-' : '';
+  if (scale >= 0 && adjusted >= -6) {
+    const padded = digits.padStart(scale + 1, '0');
+    const point = padded.length - scale;
+    return minus + padded.slice(0, point) + (scale > 0 ? '.' + padded.slice(point) : '');
+  }
+  return `${minus}${digits[0]}${digits.length > 1 ? '.' + digits.slice(1) : ''}E${adjusted >= 0 ? '+' : ''}${adjusted}`;
+}
 const SCHEMA_IDENTS = [':db/ident', ':db/valueType', ':db/cardinality', ':db/unique', ':db/isComponent', ':db/noHistory', ':db/tupleAttrs', ':db/tupleType', ':db/tupleTypes'];
 
 export class Model {
@@ -452,14 +471,22 @@ class TxRun {
         return isKeyword(v) ? text(v) : bad();
       case 'boolean':
         return typeof v === 'boolean' ? v : bad();
-      case 'long':
-        return typeof v === 'number' && Number.isSafeInteger(v) ? (v === 0 ? 0 : v) : bad();
+      case 'long': {
+        // Datomic's long: signed 64 bits; a number when safe, a bigint beyond.
+        const n = typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'bigint' ? v : bad();
+        if (n < -(2n ** 63n) || n >= 2n ** 63n) return bad();
+        return Number.isSafeInteger(Number(n)) && BigInt(Number(n)) === n ? Number(n) : n;
+      }
+      case 'float':
+        return typeof v === 'number' ? Math.fround(v) : bad();
+      case 'symbol':
+        return typeof v === 'string' && /^[^:#\d\s"]\S*$/.test(v) && !/^[-+.]\d/.test(v) && !['nil', 'true', 'false'].includes(v) ? v : bad();
       case 'bigint':
         return typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : bad();
       case 'double':
         return typeof v === 'number' ? v : bad();
       case 'bigdec':
-        return typeof v === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? v : bad();
+        return typeof v === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? bigdecText(v) : bad();
       case 'instant':
         return v instanceof Date && !Number.isNaN(v.getTime()) ? new Date(v.getTime()) : bad();
       case 'uuid':
