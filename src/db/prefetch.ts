@@ -41,7 +41,8 @@ export async function prefetch(
   const value = (attribute: Attribute | undefined, v: unknown) => {
     if (attribute?.valueType === 'ref') {
       if (isEntityMap(v)) entityMap(v);
-      else lookupRef(v);
+      else if (Array.isArray(v)) lookupRef(v);
+      else unique(attribute, v);
     } else {
       unique(attribute, v);
     }
