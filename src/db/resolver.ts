@@ -91,7 +91,7 @@ export class EntityResolver {
         }
       }
     }
-    await state.loadHolders(lookups);
+    if (lookups.length > 0) await state.loadHolders(lookups);
 
     const claims = new Map<string, Array<[EntityId, string]>>();
     for (const [tempid, attribute, op] of identityOps) {
