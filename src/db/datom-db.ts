@@ -63,6 +63,7 @@ const ORDERED_AS: Partial<Record<Attribute['valueType'], string>> = {
   long: 'int8',
   bigint: 'numeric',
   double: 'float8',
+  float: 'float8',
   instant: 'int8',
 };
 
@@ -365,7 +366,7 @@ export class DatomDatabase implements Database {
     const attribute = this.requireAttribute(schema, attr);
     const sqlType = ORDERED_AS[attribute.valueType];
     if (!sqlType)
-      throw new TypeError(`maxValue needs a long, bigint, double or instant attribute; ${attribute.ident} is ${attribute.valueType}`);
+      throw new TypeError(`maxValue needs a long, bigint, double, float or instant attribute; ${attribute.ident} is ${attribute.valueType}`);
     // Compared as numbers, never as text ('9' > '10'); returned as the stored text of the maximum.
     const [row] = await this.driver.query<{ v: string }>(
       `select v from eav where a = $1 order by v::${sqlType} desc limit 1`,

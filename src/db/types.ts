@@ -169,7 +169,7 @@ export interface Database {
   datomsAVET(attr: string | EntityId, value: Value): Promise<EntityId[]>;
   /** For each value, the entity ids holding it for attr (one query for all). */
   datomsAVETMany(attr: string | EntityId, values: readonly Value[]): Promise<EntityId[][]>;
-  /** The largest value of attr held by any entity now (for long, bigint, double, instant), or null. */
+  /** The largest value of attr held by any entity now (for long, bigint, double, float, instant), or null. */
   maxValue(attr: string | EntityId): Promise<Value | null>;
   /** The entity's current attributes by ident (cardinality many as arrays), or null if it holds nothing. */
   entity(eid: EntityRef): Promise<Record<string, Value | Value[]> | null>;

@@ -122,6 +122,7 @@ describe.each(FIXTURES)('on %s, Datomic semantics', (_name, make) => {
     const x = (await db.entity(tempids['x']!))!;
     expect(x[':p/ratio']).toBe(Math.fround(0.1));
     expect(x[':p/fn']).toBe('clojure.core/inc');
+    expect(await db.maxValue(':p/ratio')).toBe(Math.fround(0.1));
     // Asserting the same float (rounded alike) records nothing.
     const again = await db.transact([[':db/add', tempids['x']!, ':p/ratio', Math.fround(0.1)]]);
     expect(again.datoms).toHaveLength(1); // the txInstant alone
