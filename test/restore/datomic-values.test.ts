@@ -24,9 +24,9 @@ const SCHEMA: TxOp[] = [
   { ':db/ident': ':v/wideId', ':db/valueType': ':db.type/long', ':db/cardinality': ':db.cardinality/one', ':db/unique': ':db.unique/identity' },
 ];
 
-describe('new value types through export, restore and verify-replica', () => {
+describe('new value types through export, restore in both modes and verify-replica', () => {
   it('come back exactly, and a one-off wide long is a difference', async () => {
-    const [source, target] = [await freshPostgresUrl(), await freshPostgresUrl()];
+    const [source, target, clone] = [await freshPostgresUrl(), await freshPostgresUrl(), await freshPostgresUrl()];
     const db = await openDatabase(source);
     try {
       await db.transact(SCHEMA);
@@ -69,7 +69,15 @@ describe('new value types through export, restore and verify-replica', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^equal: source t=3/);
 
-    const [s, t] = [await resources.database(source), await resources.database(target)];
+    // Clone mode: the source's log, row for row.
+    const cloned = await txclone(['restore', '--target', clone, '--store', store, '--db', 'v', '--mode', 'clone']);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    const verifyClone = await txclone(['verify-replica', '--source', source, '--target', clone]);
+    expect(verifyClone.code, verifyClone.stdout + verifyClone.stderr).toBe(0);
+    expect(verifyClone.stdout).toMatch(/^logs equal: t=1\.\.3/);
+
+    const [s, t, c] = [await resources.database(source), await resources.database(target), await resources.database(clone)];
+    expect(await c.entity([':v/name', 'x'])).toEqual(await s.entity([':v/name', 'x']));
     const { [':txclone/original-id']: _original, ...replica } = (await t.entity([':v/name', 'x']))!;
     expect(replica).toEqual(await s.entity([':v/name', 'x']));
     // One more bit in a wide long on the replica alone is found.
