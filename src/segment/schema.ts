@@ -13,7 +13,9 @@ export const SEGMENT_FORMAT = 'txclone.segment';
  * them keep the bytes every earlier txclone wrote; a reader takes both.
  */
 export const SEGMENT_VERSION = 2;
+/** The format versions this release reads. */
 export const SEGMENT_VERSIONS: readonly number[] = [1, 2];
+/** A segment's format version. */
 export type SegmentVersion = 1 | 2;
 
 const entityId = z.int().min(0);
