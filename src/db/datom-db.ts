@@ -16,6 +16,7 @@ import type { SqlDriver, SqlQueryable } from './sql/driver';
 import { BatchState, type StoredDatom } from './state';
 import { CommitNotifier, type CommitListener, type Unsubscribe } from './commits';
 import { TableUpkeep } from './upkeep';
+import { upgradeStored } from './upgrade';
 import { Transactor, type AppliedTx } from './transactor';
 import type {
   Attribute,
@@ -62,6 +63,7 @@ const ORDERED_AS: Partial<Record<Attribute['valueType'], string>> = {
   long: 'int8',
   bigint: 'numeric',
   double: 'float8',
+  float: 'float8',
   instant: 'int8',
 };
 
@@ -98,6 +100,7 @@ export class DatomDatabase implements Database {
         if (!meta) return initialize(q);
         if (meta.format !== FORMAT_VERSION)
           throw new DatabaseOpenError(`${location}: database format ${meta.format}, this txclone reads format ${FORMAT_VERSION}`);
+        await upgradeStored(q);
       });
     } catch (err) {
       await driver.close().catch(() => undefined);
@@ -363,7 +366,7 @@ export class DatomDatabase implements Database {
     const attribute = this.requireAttribute(schema, attr);
     const sqlType = ORDERED_AS[attribute.valueType];
     if (!sqlType)
-      throw new TypeError(`maxValue needs a long, bigint, double or instant attribute; ${attribute.ident} is ${attribute.valueType}`);
+      throw new TypeError(`maxValue needs a long, bigint, double, float or instant attribute; ${attribute.ident} is ${attribute.valueType}`);
     // Compared as numbers, never as text ('9' > '10'); returned as the stored text of the maximum.
     const [row] = await this.driver.query<{ v: string }>(
       `select v from eav where a = $1 order by v::${sqlType} desc limit 1`,

@@ -20,6 +20,8 @@ export type TransactionErrorCode =
   | 'tempid-not-an-entity'
   /** A tempid whose :db.unique/identity values name different entities. */
   | 'upsert-conflict'
+  /** A nested map under a ref that is not a component, holding no unique attribute. */
+  | 'invalid-nested-entity'
   /** A unique value held by another entity. */
   | 'unique-conflict'
   /** A datom both asserted and retracted, or two values of a cardinality-one attribute. */

@@ -16,8 +16,11 @@ export type FlatOp =
   | (OpBase & { kind: 'cas'; e: EntityRef; a: string | EntityId; old: unknown; v: unknown })
   | (OpBase & { kind: 'retractEntity'; e: EntityRef });
 
+/** What entity maps need to know of an attribute. */
+export type MapAttribute = Pick<Attribute, 'valueType' | 'cardinality' | 'unique' | 'isComponent'>;
+
 /** Resolves an attribute (existing or being defined in the same transaction) by ident or id. */
-export type AttributeLookup = (a: string | EntityId) => Pick<Attribute, 'valueType' | 'cardinality'> | undefined;
+export type AttributeLookup = (a: string | EntityId) => MapAttribute | undefined;
 
 export function formatOp(op: unknown): string {
   try {
@@ -89,13 +92,80 @@ function expandMap(map: Record<string, unknown>, ctx: FlattenContext, out: FlatO
   for (const [key, value] of Object.entries(map)) {
     if (key === ':db/id' || value === undefined) continue;
     const attribute = ctx.attribute(key);
-    if (!attribute) throw new TransactionError(`unknown attribute ${key} in ${formatOp(map)}`, 'unknown-attribute');
+    if (!attribute) {
+      const forward = reverseOf(key);
+      if (forward !== null && ctx.attribute(forward)) {
+        reverseRef(map, e, key, forward, value, ctx, out);
+        continue;
+      }
+      throw new TransactionError(`unknown attribute ${key} in ${formatOp(map)}`, 'unknown-attribute');
+    }
     for (const v of mapValues(attribute, value)) {
-      const resolved = attribute.valueType === 'ref' && isEntityMap(v) ? expandMap(v, ctx, out) : v;
+      let resolved = v;
+      if (attribute.valueType === 'ref' && isEntityMap(v)) {
+        checkNested(key, attribute, v, map, ctx);
+        resolved = expandMap(v, ctx, out);
+      }
       out.push({ kind: 'add', e, a: key, v: resolved, origin: map });
     }
   }
   return e;
+}
+
+/** ':ns/_name' names ':ns/name' in reverse; null for any other key. */
+export function reverseOf(key: string): string | null {
+  const m = /^(:(?:[^/]+\/)?)_([^/]+)$/.exec(key);
+  return m ? `${m[1]}${m[2]}` : null;
+}
+
+/**
+ * A reverse attribute in a map, {':db/id': petr, ':p/_friends': ivan}: the entities the value
+ * names (an entity, a nested map, or a list of them) hold the forward ref to the map's entity.
+ */
+function reverseRef(
+  map: Record<string, unknown>,
+  e: EntityRef,
+  key: string,
+  forward: string,
+  value: unknown,
+  ctx: FlattenContext,
+  out: FlatOp[],
+): void {
+  const attribute = ctx.attribute(forward)!;
+  if (attribute.valueType !== 'ref')
+    throw new TransactionError(`${key} names ${forward} in reverse, which is not a ref attribute: ${formatOp(map)}`, 'invalid-op');
+  // A list of entities, unless it reads as one lookup ref [unique attribute, value].
+  const isLookupRef =
+    Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && ctx.attribute(value[0])?.unique != null;
+  const holders = Array.isArray(value) && !isLookupRef ? value : [value];
+  for (const holder of holders) {
+    if (holder === null || holder === undefined)
+      throw new TransactionError(`${key} needs an entity, got ${describe(holder)}: ${formatOp(map)}`, 'invalid-op');
+    const h = isEntityMap(holder) ? expandMap(holder, ctx, out) : (holder as EntityRef);
+    out.push({ kind: 'add', e: h, a: forward, v: e, origin: map });
+  }
+}
+
+/**
+ * Datomic's rule for a nested map under a ref: it must be a component, or hold a unique
+ * attribute (so it can be found again), or name an existing entity by :db/id. Otherwise the
+ * transaction would create an entity nothing can find but the one ref, which is refused.
+ */
+function checkNested(key: string, attribute: MapAttribute, nested: Record<string, unknown>, map: unknown, ctx: FlattenContext): void {
+  if (attribute.isComponent) return;
+  const id = nested[':db/id'];
+  if (id !== undefined && (typeof id === 'number' || Array.isArray(id) || isKeywordRef(id))) return;
+  for (const k of Object.keys(nested)) if (k !== ':db/id' && ctx.attribute(k)?.unique) return;
+  throw new TransactionError(
+    `nested map under ${key} holds no unique attribute, and ${key} is not a component: ` +
+      `it would create an entity only that ref can reach (give it a unique attribute, ` +
+      `make ${key} a component, or transact it as its own map): ${formatOp(map)}`,
+    'invalid-nested-entity',
+  );
+}
+
+function isKeywordRef(x: unknown): boolean {
+  return typeof x === 'string' && x.startsWith(':');
 }
 
 /** The values an entity map gives for an attribute: for cardinality many an array lists them. */
@@ -107,7 +177,7 @@ export function mapValues(attribute: Pick<Attribute, 'valueType' | 'cardinality'
 }
 
 /** Attributes a transaction defines, by ident, so that its entity maps can use them. */
-export function pendingAttributes(ops: readonly TxOp[]): Map<string, Pick<Attribute, 'valueType' | 'cardinality'>> {
+export function pendingAttributes(ops: readonly TxOp[]): Map<string, MapAttribute> {
   const byEntity = new Map<unknown, Record<string, unknown>>();
   const merge = (e: unknown, a: string, v: unknown) => {
     const key = Array.isArray(e) ? JSON.stringify(e) : e;
@@ -122,15 +192,18 @@ export function pendingAttributes(ops: readonly TxOp[]): Map<string, Pick<Attrib
       for (const [k, v] of Object.entries(op)) merge(op[':db/id'] ?? op, k, v);
     }
   }
-  const out = new Map<string, Pick<Attribute, 'valueType' | 'cardinality'>>();
+  const out = new Map<string, MapAttribute>();
   for (const entry of byEntity.values()) {
     const ident = entry[':db/ident'];
     const typeKeyword = entry[':db/valueType'];
     const type = typeof typeKeyword === 'string' ? typeKeyword.replace(/^:db\.type\//, '') : '';
     if (typeof ident !== 'string' || !VALUE_TYPES.includes(type as ValueType)) continue;
+    const unique = entry[':db/unique'];
     out.set(ident, {
       valueType: type as ValueType,
       cardinality: entry[':db/cardinality'] === ':db.cardinality/many' ? 'many' : 'one',
+      unique: unique === ':db.unique/identity' ? 'identity' : unique === ':db.unique/value' ? 'value' : null,
+      isComponent: entry[':db/isComponent'] === true,
     });
   }
   return out;

@@ -18,7 +18,13 @@ export async function prefetch(
   const pairs: Array<[EntityId, string]> = [];
 
   const unique = (attribute: Attribute | undefined, v: unknown) => {
-    if (!attribute?.unique || attribute.valueType === 'ref') return;
+    if (!attribute?.unique) return;
+    if (attribute.valueType === 'ref') {
+      // A unique ref names its entity by id or ident; a lookup ref is read when resolved.
+      const id = typeof v === 'number' ? v : typeof v === 'string' ? schema.identToId.get(v) : undefined;
+      if (id !== undefined && Number.isSafeInteger(id) && id >= 0) pairs.push([attribute.id, String(id)]);
+      return;
+    }
     try {
       pairs.push([attribute.id, encodePlain(schema, attribute, v)]);
     } catch {
@@ -35,7 +41,8 @@ export async function prefetch(
   const value = (attribute: Attribute | undefined, v: unknown) => {
     if (attribute?.valueType === 'ref') {
       if (isEntityMap(v)) entityMap(v);
-      else lookupRef(v);
+      else if (Array.isArray(v)) lookupRef(v);
+      else unique(attribute, v);
     } else {
       unique(attribute, v);
     }

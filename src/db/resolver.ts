@@ -5,6 +5,7 @@ import { formatOp, sourceOf, type FlatOp } from './ops';
 import type { Schema } from './schema';
 import type { BatchState } from './state';
 import type { Attribute, EntityId, ValueType } from './types';
+import { unifyTempids } from './unify';
 import { ValueError, describe, encodeValue, isKeyword } from './values';
 
 export const TX_TEMPID = 'datomic.tx';
@@ -36,7 +37,13 @@ export function lookupPair(schema: Schema, ref: readonly unknown[], op: FlatOp):
       'invalid-lookup-ref',
     );
   try {
-    return [attribute.id, encodePlain(schema, attribute, ref[1])];
+    const v = ref[1];
+    if (attribute.valueType === 'ref' && isKeyword(v)) {
+      const id = schema.identToId.get(v);
+      if (id === undefined) throw new ValueError(`unknown ident ${v}`);
+      return [attribute.id, String(id)];
+    }
+    return [attribute.id, encodePlain(schema, attribute, v)];
   } catch (err) {
     throw new TransactionError(
       `invalid lookup ref ${formatOp(ref)}: ${(err as Error).message}: ${sourceOf(op)}`,
@@ -54,57 +61,89 @@ export class EntityResolver {
   ) {}
 
   /**
-   * Gives every tempid in an entity position its entity: the existing entity its
-   * :db.unique/identity values name (upsert), the entity of an earlier tempid claiming the
-   * same identity value, or a new entity, in order of first appearance.
+   * Gives every tempid in an entity position its entity, treating the clauses as a set (see
+   * unify.ts): tempids claiming the same :db.unique/identity value are one entity, which is
+   * the existing entity those values name (upsert), else a new one. Identity values of ref
+   * attributes name their entity by id, ident or lookup ref.
    */
   async resolveAll(ops: readonly FlatOp[]): Promise<void> {
     const { schema, state } = this.host;
-    const upserts = new Map<string, Array<[EntityId, string]>>();
     const lookups: Array<[EntityId, string]> = [];
+    const order: string[] = [];
+    const seen = new Set<string>();
+    const identityOps: Array<[string, Attribute, FlatOp & { kind: 'add' }]> = [];
     for (const op of ops) {
       if (Array.isArray(op.e)) lookups.push(lookupPair(schema, op.e, op));
       if (!isTempid(op.e)) continue;
-      const pairs = upserts.get(op.e) ?? [];
-      upserts.set(op.e, pairs);
+      if (!seen.has(op.e)) {
+        seen.add(op.e);
+        order.push(op.e);
+      }
       if (op.kind !== 'add') continue;
       const attribute = schema.attribute(op.a);
-      if (attribute?.unique !== 'identity' || attribute.valueType === 'ref') continue;
-      try {
-        pairs.push([attribute.id, encodePlain(schema, attribute, op.v)]);
-      } catch {
-        // The value error is reported, with its operation, when the datom is planned.
+      if (attribute?.unique !== 'identity') continue;
+      identityOps.push([op.e, attribute, op]);
+      if (attribute.valueType === 'ref' && Array.isArray(op.v)) {
+        try {
+          lookups.push(lookupPair(schema, op.v, op));
+        } catch {
+          // Reported with its operation when the datom is planned.
+        }
       }
     }
-    await state.loadHolders([...lookups, ...[...upserts.values()].flat()]);
+    if (lookups.length > 0) await state.loadHolders(lookups);
 
-    const found = new Map<string, EntityId>();
-    const claimed = new Map<string, string>();
-    for (const [tempid, pairs] of upserts) {
-      const holders = new Set<EntityId>();
-      let alias: string | undefined;
-      for (const [a, v] of pairs) {
-        for (const holder of state.holdersOf(a, v)) holders.add(holder);
-        alias ??= claimed.get(`${a}\u0001${v}`);
-      }
-      if (holders.size > 1)
+    const claims = new Map<string, Array<[EntityId, string]>>();
+    for (const [tempid, attribute, op] of identityOps) {
+      const v = this.identityValue(attribute, op);
+      if (v === undefined) continue;
+      const list = claims.get(tempid) ?? [];
+      list.push([attribute.id, v]);
+      claims.set(tempid, list);
+    }
+    await state.loadHolders([...claims.values()].flat());
+
+    const found: EntityId[] = [];
+    for (const c of unifyTempids(order, claims, (a, v) => state.holdersOf(a, v))) {
+      if (c.holders.length > 1) {
+        const named = c.named.map(([a, v, h]) => `${schema.attributes.get(a)?.ident ?? a} ${v} is entity ${h}`);
         throw new TransactionError(
-          `tempid ${JSON.stringify(tempid)} upserts to several entities: ${[...holders].join(', ')}`,
+          `tempid${c.tempids.length > 1 ? 's' : ''} ${c.tempids.map((t) => JSON.stringify(t)).join(', ')} ` +
+            `upsert${c.tempids.length > 1 ? '' : 's'} to several entities (${named.join('; ')})`,
           'upsert-conflict',
         );
-      if (holders.size === 1) {
-        const e = [...holders][0]!;
-        this.tempids.set(tempid, e);
-        found.set(tempid, e);
-      } else if (alias !== undefined) {
-        this.tempids.set(tempid, this.tempids.get(alias)!);
-      } else {
-        this.tempids.set(tempid, this.host.allocate());
       }
-      for (const [a, v] of pairs) claimed.set(`${a}\u0001${v}`, tempid);
+      const e = c.holders.length === 1 ? c.holders[0]! : this.host.allocate();
+      if (c.holders.length === 1) found.push(e);
+      for (const t of c.tempids) this.tempids.set(t, e);
     }
     const lookedUp = lookups.flatMap(([a, v]) => [...state.holdersOf(a, v)]);
-    await state.load([...found.values(), ...lookedUp]);
+    await state.load([...found, ...lookedUp]);
+  }
+
+  /**
+   * The stored value an identity assertion claims, or undefined when it claims none the
+   * database could hold (a tempid, an invalid value: the datom's planning reports those).
+   */
+  private identityValue(attribute: Attribute, op: FlatOp & { kind: 'add' }): string | undefined {
+    const { schema, state } = this.host;
+    try {
+      if (attribute.valueType !== 'ref') return encodePlain(schema, attribute, op.v);
+      const v = op.v;
+      if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 && v < this.host.nextEid ? String(v) : undefined;
+      if (isKeyword(v)) {
+        const id = schema.identToId.get(v);
+        return id === undefined ? undefined : String(id);
+      }
+      if (Array.isArray(v)) {
+        const [a, text] = lookupPair(schema, v, op);
+        const holder = first(state.holdersOf(a, text));
+        return holder === undefined ? undefined : String(holder);
+      }
+      return undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The entity id an entity position names. Its lookup refs must have been resolved by resolveAll. */

@@ -20,7 +20,9 @@ export type ValueType =
   | 'uri'
   | 'bytes'
   | 'ref'
-  | 'tuple';
+  | 'tuple'
+  | 'float'
+  | 'symbol';
 
 /** Every value type txclone reads, writes and replicates. */
 export const VALUE_TYPES: readonly ValueType[] = [
@@ -37,6 +39,9 @@ export const VALUE_TYPES: readonly ValueType[] = [
   'bytes',
   'ref',
   'tuple',
+  // Added later: appended, so that the entity ids of the types above (builtins.ts) never change.
+  'float',
+  'symbol',
 ];
 
 /** A scalar value as JavaScript holds it; the attribute's valueType says which. */
@@ -164,7 +169,7 @@ export interface Database {
   datomsAVET(attr: string | EntityId, value: Value): Promise<EntityId[]>;
   /** For each value, the entity ids holding it for attr (one query for all). */
   datomsAVETMany(attr: string | EntityId, values: readonly Value[]): Promise<EntityId[][]>;
-  /** The largest value of attr held by any entity now (for long, bigint, double, instant), or null. */
+  /** The largest value of attr held by any entity now (for long, bigint, double, float, instant), or null. */
   maxValue(attr: string | EntityId): Promise<Value | null>;
   /** The entity's current attributes by ident (cardinality many as arrays), or null if it holds nothing. */
   entity(eid: EntityRef): Promise<Record<string, Value | Value[]> | null>;

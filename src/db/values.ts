@@ -4,11 +4,19 @@
 // Known limit: PostgreSQL text cannot hold U+0000, so a string, uri or keyword holding it
 // (also inside a tuple) is refused with a ValueError rather than silently altered. Strings
 // with lone surrogates are refused too (they are not valid UTF-8).
+import { canonicalBigdec, isCanonicalBigdec } from './decimal';
 import type { Scalar, Value, ValueType } from './types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const KEYWORD = /^:[^\s,;"'`~@^()[\]{}\\]+$/;
+// An EDN symbol: not starting with a colon, '#', a digit, or a sign or dot followed by a digit;
+// 'nil', 'true' and 'false' read as other things.
+const SYMBOL = /^(?![:#\d]|[-+.]\d)[^\s,;"'`~@^()[\]{}\\]+$/;
+const RESERVED_SYMBOLS = new Set(['nil', 'true', 'false']);
+
+/** A long's range: Datomic's long is a signed 64-bit integer. */
+export const MIN_LONG = -(2n ** 63n);
+export const MAX_LONG = 2n ** 63n - 1n;
 
 /** A value that does not fit its attribute's value type; the message names the attribute and the value. */
 export class ValueError extends Error {
@@ -17,6 +25,26 @@ export class ValueError extends Error {
 
 export function isKeyword(x: unknown): x is string {
   return typeof x === 'string' && KEYWORD.test(x);
+}
+
+/** A symbol's JS value: its EDN text, without a colon ('my.ns/fn', 'inc'). */
+export function isSymbol(x: unknown): x is string {
+  return typeof x === 'string' && SYMBOL.test(x) && !RESERVED_SYMBOLS.has(x);
+}
+
+/** A long as JS holds it: a number when it is a safe integer, a bigint beyond. */
+export function longValue(n: bigint): number | bigint {
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+}
+
+function longText(x: unknown): string {
+  if (typeof x === 'number' && Number.isSafeInteger(x)) return String(x === 0 ? 0 : x);
+  if (typeof x === 'bigint') {
+    if (x < MIN_LONG || x > MAX_LONG)
+      throw new ValueError(`long ${x} is outside the signed 64-bit range -2^63..2^63-1 (use a bigint attribute)`);
+    return x.toString();
+  }
+  throw new ValueError(`expected a long (a safe integer number, or a bigint within 64 bits), got ${describe(x)}`);
 }
 
 function text(x: unknown, what: string): string {
@@ -51,9 +79,7 @@ export function encodeScalar(type: ValueType, x: unknown): string {
       if (typeof x !== 'boolean') throw new ValueError(`expected a boolean, got ${describe(x)}`);
       return x ? 'true' : 'false';
     case 'long':
-      if (typeof x !== 'number' || !Number.isSafeInteger(x))
-        throw new ValueError(`expected a long (a safe integer; use bigint beyond), got ${describe(x)}`);
-      return String(x === 0 ? 0 : x);
+      return longText(x);
     case 'ref':
       if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0)
         throw new ValueError(`expected an entity id, got ${describe(x)}`);
@@ -65,10 +91,16 @@ export function encodeScalar(type: ValueType, x: unknown): string {
     case 'double':
       if (typeof x !== 'number') throw new ValueError(`expected a double, got ${describe(x)}`);
       return Object.is(x, -0) ? '-0' : String(x);
+    case 'float': {
+      if (typeof x !== 'number') throw new ValueError(`expected a float (a number, rounded to 32 bits), got ${describe(x)}`);
+      const f = Math.fround(x);
+      return Object.is(f, -0) ? '-0' : String(f);
+    }
+    case 'symbol':
+      if (!isSymbol(x)) throw new ValueError(`expected a symbol like 'my.ns/name' (no colon), got ${describe(x)}`);
+      return text(x, type);
     case 'bigdec':
-      if (typeof x !== 'string' || !DECIMAL.test(x))
-        throw new ValueError(`expected a bigdec as exact decimal text like '12.50', got ${describe(x)}`);
-      return x;
+      return canonicalBigdec(x);
     case 'instant':
       if (!(x instanceof Date) || Number.isNaN(x.getTime()))
         throw new ValueError(`expected an instant (a valid Date), got ${describe(x)}`);
@@ -91,14 +123,19 @@ export function decodeScalar(type: ValueType, s: string): Scalar {
     case 'string':
     case 'uri':
     case 'keyword':
-    case 'bigdec':
+    case 'symbol':
     case 'uuid':
       return s;
+    case 'bigdec':
+      // Values stored before bigdecs were canonical read as canonical too (see decimal.ts).
+      return isCanonicalBigdec(s) ? s : canonicalBigdec(s);
     case 'boolean':
       return s === 'true';
     case 'long':
+      return s.length < 16 ? Number(s) : longValue(BigInt(s));
     case 'ref':
     case 'double':
+    case 'float':
       return Number(s);
     case 'bigint':
       return BigInt(s);

@@ -11,6 +11,8 @@ import { SegmentProblem } from './errors';
 
 /** RFC 8746: a little-endian float64 typed array; a segment's doubles (values.ts). */
 export const FLOAT64_TAG = 86;
+/** RFC 8746: a little-endian float32 typed array; a segment's floats (format version 2). */
+export const FLOAT32_TAG = 85;
 
 /** Deepest nesting a segment needs: document, transactions, row, datoms, datom, tuple, plus room. */
 const MAX_DEPTH = 8;
@@ -107,6 +109,12 @@ export function checkCborSubset(bytes: Uint8Array): void {
         }
         return;
       default: // 6, a tag
+        if (arg === FLOAT32_TAG) {
+          need(5);
+          if (bytes[pos] !== 0x44) fail('float32 tag not followed by 4 bytes');
+          pos += 5;
+          return;
+        }
         if (arg !== FLOAT64_TAG) fail(`tag ${arg} (not used by segments)`);
         need(9);
         if (bytes[pos] !== 0x48) fail('float64 tag not followed by 8 bytes');

@@ -14,7 +14,9 @@
 // Datoms are [e :attribute value tx added]. Values by their attribute's type: keywords as
 // keywords, instants #inst, uuids #uuid, bigint 123N, bigdec 12.50M, doubles always with a
 // decimal point or exponent (1.0, -0.0, ##NaN, ##Inf, ##-Inf), bytes #txclone/base64 "…"
-// (EDN wants user tags namespaced), uris as strings, tuples as vectors with nil for no value.
+// (EDN wants user tags namespaced), uris as strings, tuples as vectors with nil for no value,
+// floats like doubles (EDN has one floating-point form), symbols as symbols, and longs as
+// integers without a suffix however large (a long is 64 bits; only a bigint has N).
 // A ref to an entity with an ident (a built-in or an attribute) shows the ident keyword.
 import { tagValue, toEDNString, toKeyword, toSymbol, type EDNVal } from 'edn-data';
 import type { Attribute, EntityId, Value, ValueType } from '../db/types';
@@ -122,7 +124,12 @@ function scalar(type: ValueType, v: Value, names: ReadonlyMap<EntityId, string>)
       return ident ? keyword(ident) : (v as number);
     }
     case 'double':
+    case 'float':
       return toSymbol(doubleText(v as number));
+    case 'symbol':
+      return toSymbol(v as string);
+    case 'long':
+      return typeof v === 'bigint' ? toSymbol(v.toString()) : (v as number);
     case 'bigdec':
       return toSymbol(bigdecText(v as string));
     case 'uuid':

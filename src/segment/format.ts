@@ -1,8 +1,10 @@
-// The segment format, version 1: the transactions startT..endT of one source database.
+// The segment format, versions 1 and 2: the transactions startT..endT of one source database.
+// Version 2 adds the value types float and symbol and longs beyond 2^53 (values.ts); a
+// segment that holds none of them is written as version 1, byte for byte as before.
 //
 // Bytes: gzip( CBOR( document ) ), checksummed with SHA-256 over the gzipped bytes.
 // The document is a CBOR map:
-//   header:       { format: 'txclone.segment', version: 1, database, startT, endT,
+//   header:       { format: 'txclone.segment', version: 1 or 2, database, startT, endT,
 //                   txCount, datomCount, sourceBasisT, createdAt }
 //   schema:       [ { id, ident, valueType, cardinality, unique, isComponent, noHistory,
 //                     tupleAttrs, tupleType, tupleTypes }, ... ] by ascending id
@@ -22,20 +24,23 @@ import { SegmentDecodeError, SegmentEncodeError, SegmentKeyError, SegmentProblem
 import {
   SEGMENT_FORMAT,
   SEGMENT_VERSION,
+  SEGMENT_VERSIONS,
   describeIssues,
+  type SegmentVersion,
   documentSchema,
   headerSchema,
   identsSchema,
   schemaSchema,
 } from './schema';
-import { attributeCodecs, type AttributeCodec } from './values';
+import { VERSION_1_TYPES, attributeCodecs, type AttributeCodec } from './values';
 
-export { SEGMENT_FORMAT, SEGMENT_VERSION } from './schema';
+export { SEGMENT_FORMAT, SEGMENT_VERSION, SEGMENT_VERSIONS, type SegmentVersion } from './schema';
 
 /** A segment's header: format, version, database and t range, and its counts. */
 export interface SegmentHeader {
   format: typeof SEGMENT_FORMAT;
-  version: typeof SEGMENT_VERSION;
+  /** 1, or 2 when the segment holds a float or symbol attribute or a long beyond 2^53. */
+  version: SegmentVersion;
   /** The source database's name. */
   database: string;
   startT: number;
@@ -149,7 +154,7 @@ export function encodeSegmentBytes(input: SegmentInput, options: EncodeOptions =
     throw refuse(`${show(startT)}..${show(endT)} is not a range of t`);
   const headerParsed = headerSchema.safeParse({
     format: SEGMENT_FORMAT,
-    version: SEGMENT_VERSION,
+    version: schema.every((a) => VERSION_1_TYPES.has(a.valueType) && (a.tupleTypes ?? [a.tupleType]).every((t) => t === null || VERSION_1_TYPES.has(t))) ? 1 : SEGMENT_VERSION,
     database: input.database,
     startT,
     endT,
@@ -163,7 +168,8 @@ export function encodeSegmentBytes(input: SegmentInput, options: EncodeOptions =
   if (transactions.length === 0) throw refuse('has no transactions (an empty segment is not valid)');
   let codecs: Map<EntityId, AttributeCodec>;
   try {
-    codecs = attributeCodecs(schema);
+    // Written with version 2's codecs; a long beyond 2^53 makes a version-1 segment version 2.
+    codecs = attributeCodecs(schema, SEGMENT_VERSION, () => (header.version = SEGMENT_VERSION));
   } catch (e) {
     throw refuse(`schema: ${(e as Error).message}`, e);
   }
@@ -272,7 +278,7 @@ function readSegment(bytes: Uint8Array, maxBytes: number): Segment {
   if (datomCount !== header.datomCount)
     throw new SegmentProblem(`holds ${datomCount} datoms, the header says ${header.datomCount}`);
 
-  const codecs = attributeCodecs(schema);
+  const codecs = attributeCodecs(schema, header.version);
   const transactions = new Array<Transaction>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const [t, tx, instant, datoms] = rows[i]!;
@@ -293,8 +299,10 @@ function checkFormat(document: unknown): void {
   if (!isRecord(header)) throw new SegmentProblem('is not a txclone segment (no header)');
   if (header['format'] !== SEGMENT_FORMAT)
     throw new SegmentProblem(`is not a txclone segment (format ${describe(header['format'])})`);
-  if (header['version'] !== SEGMENT_VERSION)
-    throw new SegmentProblem(`has format version ${show(header['version'])}, this txclone reads version ${SEGMENT_VERSION}`);
+  if (!SEGMENT_VERSIONS.includes(header['version'] as number))
+    throw new SegmentProblem(
+      `has format version ${show(header['version'])}, this txclone reads versions ${SEGMENT_VERSIONS.join(' and ')} (a newer txclone wrote it?)`,
+    );
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

@@ -7,8 +7,16 @@ import { KEYWORD } from './values';
 
 /** The format name every segment's header carries. */
 export const SEGMENT_FORMAT = 'txclone.segment';
-/** The segment format version this release writes and reads. */
-export const SEGMENT_VERSION = 1;
+/**
+ * The newest format version. A segment is written in version 1 unless it holds what only
+ * version 2 can (a float or symbol attribute, a long beyond 2^53), so that segments without
+ * them keep the bytes every earlier txclone wrote; a reader takes both.
+ */
+export const SEGMENT_VERSION = 2;
+/** The format versions this release reads. */
+export const SEGMENT_VERSIONS: readonly number[] = [1, 2];
+/** A segment's format version. */
+export type SegmentVersion = 1 | 2;
 
 const entityId = z.int().min(0);
 const keyword = z.string().regex(KEYWORD, "expected a keyword like ':ns/name'");
@@ -69,7 +77,7 @@ export const identsSchema = z.array(z.tuple([entityId, keyword])).superRefine((p
 export const headerSchema = z
   .strictObject({
     format: z.literal(SEGMENT_FORMAT),
-    version: z.literal(SEGMENT_VERSION),
+    version: z.union([z.literal(1), z.literal(2)]),
     database: z.string().min(1),
     startT: z.int().min(1),
     endT: z.int().min(1),

@@ -7,11 +7,15 @@
 // | bigdec                        | text, the exact decimal                                   |
 // | boolean                       | true / false                                              |
 // | long, ref                     | integer (cbor-x writes integers beyond 32 bits as float64; |
-// |                               | either way it reads back as a safe-integer number)         |
+// |                               | either way it reads back as a safe-integer number); from   |
+// |                               | version 2 a long beyond 2^53 is a 64-bit CBOR integer      |
 // | bigint                        | text, lowercase hexadecimal with optional '-' (linear to   |
 // |                               | parse at any size, unlike decimal)                        |
 // | double                        | RFC 8746 float64 typed array of one element (tag 86): the |
 // |                               | 8 IEEE-754 bytes, so 1.0, -0, NaN and ±Infinity stay doubles |
+// | float (version 2)             | RFC 8746 float32 typed array of one element (tag 85): the |
+// |                               | 4 IEEE-754 bytes, so a float never reads back as a double |
+// | symbol (version 2)            | text, the symbol without a colon                          |
 // | instant                       | integer milliseconds since the epoch                      |
 // | bytes                         | byte string                                               |
 // | tuple                         | array of the above per element type, null for no value    |
@@ -25,6 +29,18 @@ export const KEYWORD = /^:[^\s,;"'`~@^()[\]{}\\]+$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 const HEX_BIGINT = /^-?(?:0|[1-9a-f][0-9a-f]*)$/;
+// Version 2: a symbol as EDN writes one (see db/values.ts).
+export const SYMBOL = /^(?![:#\d]|[-+.]\d)[^\s,;"'`~@^()[\]{}\\]+$/;
+const RESERVED_SYMBOLS = new Set(['nil', 'true', 'false']);
+const MIN_LONG = -(2n ** 63n);
+const MAX_LONG = 2n ** 63n - 1n;
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The value types a segment of format version 1 may hold; version 2 adds float and symbol. */
+export const VERSION_1_TYPES: ReadonlySet<ValueType> = new Set([
+  'string', 'keyword', 'boolean', 'long', 'bigint', 'double', 'bigdec', 'instant', 'uuid', 'uri', 'bytes', 'ref', 'tuple',
+]);
 
 /** Instants a JS Date can hold: ±8.64e15 ms. */
 const MAX_DATE_MS = 8.64e15;
@@ -62,7 +78,26 @@ const safeInteger = (what: string, min: number): Codec => {
   return { toCbor: check, fromCbor: check, identity: true };
 };
 
-const CODECS: Readonly<Record<Exclude<ValueType, 'tuple'>, Codec>> = {
+/**
+ * A long of version 2: a number when safe, else a bigint within 64 bits, written as a CBOR
+ * integer. `wide` is called when a value needs version 2 (the encoder then writes version 2).
+ */
+const long64 = (wide: () => void): Codec => {
+  const check = (x: unknown): number | bigint => {
+    if (typeof x === 'number' && Number.isSafeInteger(x)) return x;
+    if (typeof x === 'bigint' && x >= MIN_LONG && x <= MAX_LONG) {
+      if (x >= MIN_SAFE && x <= MAX_SAFE) return Number(x);
+      wide();
+      return x;
+    }
+    throw wrong('a long (a signed 64-bit integer)', x);
+  };
+  return { toCbor: check, fromCbor: check, identity: false };
+};
+
+type ScalarType = Exclude<ValueType, 'tuple'>;
+
+const CODECS: Readonly<Record<Exclude<ScalarType, 'float' | 'symbol'>, Codec>> = {
   string: textCodec('a well-formed string', wellFormed),
   uri: textCodec('a well-formed uri string', wellFormed),
   keyword: textCodec("a keyword like ':ns/name'", (s) => KEYWORD.test(s)),
@@ -130,8 +165,37 @@ const CODECS: Readonly<Record<Exclude<ValueType, 'tuple'>, Codec>> = {
   },
 };
 
-export function scalarCodec(type: Exclude<ValueType, 'tuple'>): Codec {
-  return CODECS[type];
+const FLOAT: Codec = {
+  toCbor: (x) => {
+    if (typeof x !== 'number') throw wrong('a float (a number)', x);
+    const f = Math.fround(x);
+    if (f !== x && !Number.isNaN(x)) throw wrong('a float (a number exact in 32 bits)', x);
+    return Float32Array.of(Number.isNaN(x) ? NaN : f);
+  },
+  fromCbor: (x) => {
+    if (!(x instanceof Float32Array) || x.length !== 1) throw wrong('a float (one float32)', x);
+    return x[0]!;
+  },
+  identity: false,
+};
+
+const SYMBOL_CODEC = textCodec("a symbol like 'my.ns/name'", (s) => SYMBOL.test(s) && !RESERVED_SYMBOLS.has(s));
+
+/** The codecs of one format version: version 1 has no float or symbol and only safe longs. */
+function codecsOf(version: number, wide: () => void): (type: ScalarType) => Codec {
+  const long = version >= 2 ? long64(wide) : CODECS.long;
+  return (type) => {
+    if (type === 'long') return long;
+    if (type === 'float' || type === 'symbol') {
+      if (version < 2) throw new SegmentProblem(`value type ${type} needs segment format version 2`);
+      return type === 'float' ? FLOAT : SYMBOL_CODEC;
+    }
+    return CODECS[type];
+  };
+}
+
+export function scalarCodec(type: ScalarType, version = 2): Codec {
+  return codecsOf(version, () => undefined)(type);
 }
 
 /** A tuple's element codecs: one for every element (homogeneous) or one per position. */
@@ -187,8 +251,16 @@ export interface AttributeCodec extends Codec {
   readonly label: string;
 }
 
-/** A codec for every attribute, by id. The schema must be valid (see schema.ts). */
-export function attributeCodecs(schema: readonly Attribute[]): Map<EntityId, AttributeCodec> {
+/**
+ * A codec for every attribute, by id, for a format version. The schema must be valid (see
+ * schema.ts). `wide` is called whenever a value needs version 2 (a long beyond 2^53).
+ */
+export function attributeCodecs(
+  schema: readonly Attribute[],
+  version: number,
+  wide: () => void = () => undefined,
+): Map<EntityId, AttributeCodec> {
+  const codecOf = codecsOf(version, wide);
   const byIdent = new Map(schema.map((a) => [a.ident, a]));
   const codecs = new Map<EntityId, AttributeCodec>();
   for (const attribute of schema) {
@@ -198,12 +270,12 @@ export function attributeCodecs(schema: readonly Attribute[]): Map<EntityId, Att
       codec = tupleCodec(
         types.map((t) => {
           if (t === 'tuple') throw new SegmentProblem(`tuple attribute ${attribute.ident} has a tuple element`);
-          return CODECS[t];
+          return codecOf(t);
         }),
         homogeneous,
       );
     } else {
-      codec = CODECS[attribute.valueType];
+      codec = codecOf(attribute.valueType);
     }
     codecs.set(attribute.id, { ...codec, attribute, label: `${attribute.ident} (${attribute.valueType})` });
   }

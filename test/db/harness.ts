@@ -41,15 +41,20 @@ export async function runWorkload(db: Database, steps: readonly Step[]): Promise
       for (const [k, report] of reports.entries()) {
         const request = requests[k]!;
         let expected: ModelTx;
+        const chosen = {
+          tx: report.tx,
+          tempids: report.tempids,
+          instant: report.datoms.find((d) => d[0] === report.tx && d[2] instanceof Date)![2] as Date,
+        };
+        // The clauses are a set: in reverse order they give the same datoms.
+        const reversed = model.clone();
         try {
-          expected = model.transact(request.ops, request, {
-            tx: report.tx,
-            tempids: report.tempids,
-            instant: report.datoms.find((d) => d[0] === report.tx && d[2] instanceof Date)![2] as Date,
-          });
+          expected = model.transact(request.ops, request, chosen);
         } catch (err) {
           throw new Error(`the database accepted what the model refuses (${(err as Error).message}) at ${context()}`);
         }
+        const other = reversed.transact([...request.ops].reverse(), request, chosen);
+        expect(sortedText(other.datoms), `reversed clauses at ${context()}`).toEqual(sortedText(expected.datoms));
         expect(report.t, context()).toBe(expected.t);
         expect(sortedText(report.datoms), context()).toEqual(sortedText(expected.datoms));
         for (const [tempid, id] of Object.entries(report.tempids)) if (isDataTempid(tempid)) created.push(id);
@@ -68,6 +73,11 @@ export async function runWorkload(db: Database, steps: readonly Step[]): Promise
       }
       if (!(modelError instanceof ModelError))
         throw new Error(`the database refused what the model accepts (${error.message}) at ${context()}`, { cause: modelError });
+      // In reverse order the transaction is refused too (perhaps for another of its faults).
+      const reversed = model.clone();
+      for (const request of requests.slice(0, which - 1)) reversed.transact(request.ops, request, null);
+      const last = requests[which - 1]!;
+      expect(() => reversed.transact([...last.ops].reverse(), last, null), `reversed clauses at ${context()}`).toThrow(ModelError);
       codes.push(error.code);
       expect(error.code, `${error.message} vs model ${modelError.message} at ${context()}`).toBe(modelError.code);
     }

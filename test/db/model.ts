@@ -84,7 +84,26 @@ export function valueKey(v: unknown): string {
 
 export const datomKey = (e: EntityId, a: EntityId, v: unknown) => `${e}|${a}|${valueKey(v)}`;
 
-const TYPES: ValueType[] = ['string', 'keyword', 'boolean', 'long', 'bigint', 'double', 'bigdec', 'instant', 'uuid', 'uri', 'bytes', 'ref', 'tuple'];
+const TYPES: ValueType[] = ['string', 'keyword', 'boolean', 'long', 'bigint', 'double', 'bigdec', 'instant', 'uuid', 'uri', 'bytes', 'ref', 'tuple', 'float', 'symbol'];
+
+/**
+ * A bigdec as Java's BigDecimal.toString prints it: the unscaled integer and the scale decide
+ * the text, so '+12.50' and '1250E-2' are '12.50', and '12.5' stays itself.
+ */
+export function bigdecText(s: string): string {
+  const [, sign, whole, fraction = '', exp = '0'] = /^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/.exec(s)!;
+  const unscaled = BigInt((whole || '0') + fraction);
+  const scale = fraction.length - Number(exp);
+  const digits = unscaled.toString();
+  const adjusted = -scale + digits.length - 1;
+  const minus = sign === '-' && unscaled !== 0n ? '-' : '';
+  if (scale >= 0 && adjusted >= -6) {
+    const padded = digits.padStart(scale + 1, '0');
+    const point = padded.length - scale;
+    return minus + padded.slice(0, point) + (scale > 0 ? '.' + padded.slice(point) : '');
+  }
+  return `${minus}${digits[0]}${digits.length > 1 ? '.' + digits.slice(1) : ''}E${adjusted >= 0 ? '+' : ''}${adjusted}`;
+}
 const SCHEMA_IDENTS = [':db/ident', ':db/valueType', ':db/cardinality', ':db/unique', ':db/isComponent', ':db/noHistory', ':db/tupleAttrs', ':db/tupleType', ':db/tupleTypes'];
 
 export class Model {
@@ -207,6 +226,13 @@ const isMap = (x: unknown): x is Record<string, unknown> =>
 const isKeyword = (x: unknown): x is string => typeof x === 'string' && /^:[^\s"]+$/.test(x);
 const isTempid = (x: unknown): x is string => typeof x === 'string' && x !== 'datomic.tx' && !x.startsWith(':');
 
+interface PendingAttr {
+  valueType: ValueType;
+  cardinality: 'one' | 'many';
+  unique: 'identity' | 'value' | null;
+  isComponent: boolean;
+}
+
 /** One transaction being applied to a copy of the model's datoms. */
 class TxRun {
   work: Map<string, CurrentDatom>;
@@ -284,9 +310,9 @@ class TxRun {
 
   private expand(ops: readonly TxOp[], schema: ModelSchema): Op[] {
     const pending = this.pendingAttributes(ops);
-    const lookup = (a: string) => {
+    const lookup = (a: string): PendingAttr | undefined => {
       const attr = attributeOf(schema, a);
-      return attr ? { valueType: attr.valueType, cardinality: attr.cardinality } : pending.get(a);
+      return attr ? { valueType: attr.valueType, cardinality: attr.cardinality, unique: attr.unique, isComponent: attr.isComponent } : pending.get(a);
     };
     const out: Op[] = [];
     let anonymous = 0;
@@ -295,10 +321,31 @@ class TxRun {
       for (const [k, value] of Object.entries(map)) {
         if (k === ':db/id' || value === undefined) continue;
         const attr = lookup(k);
-        if (!attr) throw new ModelError('unknown-attribute', k);
+        if (!attr) {
+          // ':ns/_name': the entities the value names hold :ns/name pointing here.
+          const m = /^(:(?:[^/]+\/)?)_([^/]+)$/.exec(k);
+          const forward = m ? lookup(`${m[1]}${m[2]}`) : undefined;
+          if (!m || !forward) throw new ModelError('unknown-attribute', k);
+          if (forward.valueType !== 'ref') throw new ModelError('invalid-op', k);
+          const lookupRef = Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && !!lookup(value[0])?.unique;
+          for (const h of Array.isArray(value) && !lookupRef ? value : [value]) {
+            if (h === null || h === undefined) throw new ModelError('invalid-op', k);
+            out.push({ kind: 'add', e: isMap(h) ? expandMap(h) : h, a: `${m[1]}${m[2]}`, v: e });
+          }
+          continue;
+        }
         const lists = attr.cardinality === 'many' && Array.isArray(value) && !(attr.valueType === 'tuple' && value.length > 0 && !Array.isArray(value[0]));
         for (const v of lists ? (value as unknown[]) : [value]) {
-          out.push({ kind: 'add', e, a: k, v: attr.valueType === 'ref' && isMap(v) ? expandMap(v) : v });
+          if (attr.valueType === 'ref' && isMap(v)) {
+            // Datomic: a nested map is a component, holds a unique attribute, or names an existing entity.
+            const id = v[':db/id'];
+            const names = typeof id === 'number' || Array.isArray(id) || (typeof id === 'string' && id.startsWith(':'));
+            if (!attr.isComponent && !names && !Object.keys(v).some((key) => key !== ':db/id' && lookup(key)?.unique))
+              throw new ModelError('invalid-nested-entity', k);
+            out.push({ kind: 'add', e, a: k, v: expandMap(v) });
+          } else {
+            out.push({ kind: 'add', e, a: k, v });
+          }
         }
       }
       return e;
@@ -321,7 +368,7 @@ class TxRun {
   }
 
   /** Attributes defined by this transaction, for its entity maps. */
-  private pendingAttributes(ops: readonly TxOp[]): Map<string, { valueType: ValueType; cardinality: 'one' | 'many' }> {
+  private pendingAttributes(ops: readonly TxOp[]): Map<string, PendingAttr> {
     const entities = new Map<unknown, Record<string, unknown>>();
     const note = (e: unknown, a: string, v: unknown) => {
       const entry = entities.get(e) ?? {};
@@ -335,11 +382,17 @@ class TxRun {
         note(op[1], op[2] as string, op[3]);
       }
     }
-    const out = new Map<string, { valueType: ValueType; cardinality: 'one' | 'many' }>();
+    const out = new Map<string, PendingAttr>();
     for (const entry of entities.values()) {
       const type = String(entry[':db/valueType'] ?? '').replace(':db.type/', '') as ValueType;
+      const unique = entry[':db/unique'] === ':db.unique/identity' ? 'identity' : entry[':db/unique'] === ':db.unique/value' ? 'value' : null;
       if (typeof entry[':db/ident'] === 'string' && TYPES.includes(type))
-        out.set(entry[':db/ident'], { valueType: type, cardinality: entry[':db/cardinality'] === ':db.cardinality/many' ? 'many' : 'one' });
+        out.set(entry[':db/ident'], {
+          valueType: type,
+          cardinality: entry[':db/cardinality'] === ':db.cardinality/many' ? 'many' : 'one',
+          unique,
+          isComponent: entry[':db/isComponent'] === true,
+        });
     }
     return out;
   }
@@ -364,6 +417,11 @@ class TxRun {
     }
   }
 
+  /**
+   * Datomic's tempid resolution: the clauses are a set. Tempids sharing an identity value
+   * (transitively) are one entity: the one existing entity their values name before the
+   * transaction, else a new one. Identity refs name their value by id, ident or lookup ref.
+   */
   private resolveTempids(ops: Op[], schema: ModelSchema): void {
     const order: string[] = [];
     const pairs = new Map<string, Array<[EntityId, Value]>>();
@@ -372,37 +430,41 @@ class TxRun {
       if (!isTempid(op.e)) continue;
       if (!order.includes(op.e)) order.push(op.e);
       const attr = op.kind === 'add' ? attributeOf(schema, op.a) : undefined;
-      if (op.kind !== 'add' || attr?.unique !== 'identity' || attr.valueType === 'ref') continue;
+      if (op.kind !== 'add' || attr?.unique !== 'identity') continue;
+      let v: Value | undefined;
       try {
-        const list = pairs.get(op.e) ?? [];
-        list.push([attr.id, this.normalize(attr.valueType, op.v, attr, schema)]);
-        pairs.set(op.e, list);
+        if (attr.valueType !== 'ref') v = this.normalize(attr.valueType, op.v, attr, schema);
+        else if (typeof op.v === 'number') v = op.v;
+        else if (isKeyword(op.v)) v = schema.idents.get(op.v);
+        else if (Array.isArray(op.v)) v = this.holders(...this.lookupRef(schema, op.v))[0];
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
       }
+      if (v === undefined) continue;
+      pairs.set(op.e, [...(pairs.get(op.e) ?? []), [attr.id, v]]);
     }
-    const claimed = new Map<string, string>();
-    for (const tempid of order) {
+    // Classes of tempids sharing a value, merged until none share one.
+    let classes = order.map((t) => ({ tempids: [t], keys: new Set((pairs.get(t) ?? []).map(([a, v]) => `${a}|${valueKey(v)}`)) }));
+    for (let merged = true; merged; ) {
+      merged = false;
+      for (let i = 0; i < classes.length && !merged; i++) {
+        for (let j = i + 1; j < classes.length && !merged; j++) {
+          if (![...classes[j]!.keys].some((k) => classes[i]!.keys.has(k))) continue;
+          classes[i] = { tempids: [...classes[i]!.tempids, ...classes[j]!.tempids], keys: new Set([...classes[i]!.keys, ...classes[j]!.keys]) };
+          classes = classes.filter((_, k) => k !== j);
+          merged = true;
+        }
+      }
+    }
+    for (const c of classes) {
       const found = new Set<EntityId>();
-      let alias: string | undefined;
-      for (const [a, v] of pairs.get(tempid) ?? []) {
-        for (const h of this.holders(a, v)) found.add(h);
-        alias ??= claimed.get(`${a}|${valueKey(v)}`);
-      }
-      if (found.size > 1) throw new ModelError('upsert-conflict', tempid);
-      const chosen = this.chosen?.tempids[tempid];
-      if (found.size === 1) {
-        const e = [...found][0]!;
-        if (this.chosen && chosen !== e) throw new Error(`model: tempid ${tempid} should upsert to ${e}, the database chose ${chosen}`);
-        this.tempids.set(tempid, e);
-      } else if (alias !== undefined) {
-        const e = this.tempids.get(alias)!;
-        if (this.chosen && chosen !== e) throw new Error(`model: tempid ${tempid} should join ${alias} (${e}), the database chose ${chosen}`);
-        this.tempids.set(tempid, e);
-      } else {
-        this.tempids.set(tempid, this.fresh(chosen));
-      }
-      for (const [a, v] of pairs.get(tempid) ?? []) claimed.set(`${a}|${valueKey(v)}`, tempid);
+      for (const t of c.tempids) for (const [a, v] of pairs.get(t) ?? []) for (const h of this.holders(a, v)) found.add(h);
+      if (found.size > 1) throw new ModelError('upsert-conflict', c.tempids.join(','));
+      const chosen = c.tempids.map((t) => this.chosen?.tempids[t]);
+      const e = found.size === 1 ? [...found][0]! : this.fresh(chosen[0]);
+      if (this.chosen && chosen.some((x) => x !== e))
+        throw new Error(`model: tempids ${c.tempids.join(', ')} should all be ${e}, the database chose ${chosen.join(', ')}`);
+      for (const t of c.tempids) this.tempids.set(t, e);
     }
   }
 
@@ -452,14 +514,22 @@ class TxRun {
         return isKeyword(v) ? text(v) : bad();
       case 'boolean':
         return typeof v === 'boolean' ? v : bad();
-      case 'long':
-        return typeof v === 'number' && Number.isSafeInteger(v) ? (v === 0 ? 0 : v) : bad();
+      case 'long': {
+        // Datomic's long: signed 64 bits; a number when safe, a bigint beyond.
+        const n = typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'bigint' ? v : bad();
+        if (n < -(2n ** 63n) || n >= 2n ** 63n) return bad();
+        return Number.isSafeInteger(Number(n)) && BigInt(Number(n)) === n ? Number(n) : n;
+      }
+      case 'float':
+        return typeof v === 'number' ? Math.fround(v) : bad();
+      case 'symbol':
+        return typeof v === 'string' && /^[^:#\d\s"]\S*$/.test(v) && !/^[-+.]\d/.test(v) && !['nil', 'true', 'false'].includes(v) ? v : bad();
       case 'bigint':
         return typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : bad();
       case 'double':
         return typeof v === 'number' ? v : bad();
       case 'bigdec':
-        return typeof v === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? v : bad();
+        return typeof v === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? bigdecText(v) : bad();
       case 'instant':
         return v instanceof Date && !Number.isNaN(v.getTime()) ? new Date(v.getTime()) : bad();
       case 'uuid':

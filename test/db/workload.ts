@@ -29,7 +29,7 @@ export const POOL: readonly AttributeDef[] = [
   { ident: ':w/dec', type: 'bigdec' },
   { ident: ':w/flag', type: 'boolean' },
   { ident: ':w/at', type: 'instant' },
-  { ident: ':w/uid', type: 'uuid' },
+  { ident: ':w/uid', type: 'uuid', unique: 'identity' },
   { ident: ':w/link', type: 'uri' },
   { ident: ':w/data', type: 'bytes' },
   { ident: ':w/kind', type: 'keyword' },
@@ -42,6 +42,10 @@ export const POOL: readonly AttributeDef[] = [
   { ident: ':w/mixed', type: 'tuple', tupleTypes: ['string', 'long', 'keyword'] },
   { ident: ':w/labelCount', type: 'tuple', tupleAttrs: [':w/label', ':w/count'] },
   { ident: ':w/codeKind', type: 'tuple', tupleAttrs: [':w/code', ':w/kind'], unique: 'value' },
+  { ident: ':w/owner', type: 'ref', unique: 'identity' },
+  { ident: ':w/ratio', type: 'float' },
+  { ident: ':w/sym', type: 'symbol' },
+  { ident: ':w/wide', type: 'long', many: true },
   { ident: ':tx/user', type: 'string' },
   { ident: ':tx/scores', type: 'long', many: true },
 ];
@@ -59,6 +63,9 @@ export interface Values {
   bigint: bigint | number;
   double: number;
   bigdec: string;
+  float: number;
+  symbol: string;
+  wide: number | bigint;
   instant: Date;
   uuid: string;
   uri: string;
@@ -76,7 +83,10 @@ const values: fc.Arbitrary<Values> = fc.record({
   long: fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, -0)),
   bigint: fc.oneof(fc.bigInt(-3n, 3n), fc.constantFrom(2n ** 70n, -(2n ** 64n) - 1n, 7)),
   double: fc.constantFrom(0, -0, 1, 1.5, -2.25, 1e300, 5e-324, Number.NaN, Number.POSITIVE_INFINITY, 0.1 + 0.2),
-  bigdec: fc.constantFrom('1.0', '1.00', '-3.5', '12.50', '0', '123456789012345678901234567890.000000001'),
+  bigdec: fc.constantFrom('1.0', '1.00', '-3.5', '12.50', '+12.50', '1250E-2', '12.5', '0', '-0.0', '0.0', '1E-7', '123456789012345678901234567890.000000001'),
+  float: fc.constantFrom(0, -0, 1, 0.1, Math.fround(0.1), 1e39, Number.NaN, -2.5),
+  symbol: fc.constantFrom('inc', 'clojure.core/inc', 'a.b/*c!', 'x'),
+  wide: fc.constantFrom(1, 1n, 9007199254740993n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 63n, 2 ** 53, Number.MAX_SAFE_INTEGER),
   instant: fc.constantFrom(new Date(0), new Date(1e12), new Date(1e12 + 1), new Date(-1000)),
   uuid: fc.constantFrom('00000000-0000-0000-0000-000000000001', 'F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6', '123e4567-e89b-12d3-a456-426614174000'),
   uri: fc.constantFrom('https://a.example/x?y=1', 'urn:isbn:0451450523'),
@@ -99,6 +109,8 @@ export type Command =
   | { kind: 'retractEntity'; entity: number; target: 'entity' | 'enum' | 'attribute' }
   | { kind: 'cas'; entity: number; attr: number; values: Values; right: boolean }
   | { kind: 'upsert'; attrs: number[]; values: Values }
+  | { kind: 'unify'; values: Values; names: number[]; via: 'name' | 'uid' | 'owner' }
+  | { kind: 'reverse'; entity: number; values: Values; form: 'one' | 'list' | 'lookup' | 'nested' }
   | { kind: 'txMeta'; values: Values }
   | { kind: 'doc'; target: number; values: Values }
   | { kind: 'invalid'; which: number; entity: number; values: Values };
@@ -112,6 +124,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('retractEntity' as const), entity: pick, target: fc.constantFrom(...(['entity', 'entity', 'entity', 'enum', 'enum', 'attribute'] as const)) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('cas' as const), entity: pick, attr: pick, values, right: fc.nat({ max: 3 }).map((n) => n > 0) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('upsert' as const), attrs: picks, values }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('unify' as const), values, names: fc.array(fc.nat({ max: 4 }), { minLength: 2, maxLength: 4 }), via: fc.constantFrom('name' as const, 'uid' as const, 'owner' as const) }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('reverse' as const), entity: pick, values, form: fc.constantFrom('one' as const, 'list' as const, 'lookup' as const, 'nested' as const) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('txMeta' as const), values }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('doc' as const), target: pick, values }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('invalid' as const), which: pick, entity: pick, values }), weight: 1 },
@@ -123,6 +137,8 @@ export interface Step {
   batch: boolean;
   instant: 'none' | 'same' | 'later' | 'past';
   requireHeld: boolean;
+  /** A seed for shuffling each transaction's clauses (0: as written). */
+  shuffle: number;
 }
 
 const step: fc.Arbitrary<Step> = fc.record({
@@ -130,7 +146,20 @@ const step: fc.Arbitrary<Step> = fc.record({
   batch: fc.boolean(),
   instant: fc.constantFrom(...(['none', 'none', 'none', 'none', 'none', 'none', 'none', 'none', 'same', 'later', 'later', 'past'] as const)),
   requireHeld: fc.nat({ max: 9 }).map((n) => n < 2),
+  shuffle: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1_000_000 })),
 });
+
+/** The clauses in another order, fixed by the seed (a set is a set whatever its order). */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let x = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
 
 export const workload = (maxSteps: number): fc.Arbitrary<Step[]> =>
   fc.array(step, { minLength: Math.min(5, maxSteps), maxLength: maxSteps, size: 'max' });
@@ -160,7 +189,7 @@ export function interpretStep(s: Step, ctx: Omit<Context, 'prefix'>, stepIndex: 
           : undefined;
   const txs = s.batch ? s.txs : s.txs.slice(0, 1);
   return txs.map((commands, i) => ({
-    ops: interpret(commands, { ...ctx, prefix: `s${stepIndex}.${i}` }),
+    ops: shuffled(interpret(commands, { ...ctx, prefix: `s${stepIndex}.${i}` }), s.shuffle),
     // In a batch only the first transaction gets the chosen instant; the others follow it.
     ...(txInstant && i === 0 ? { txInstant } : {}),
     ...(s.requireHeld ? { requireHeld: true } : {}),
@@ -208,6 +237,10 @@ class View {
         return this.cas(c, ops);
       case 'upsert':
         return this.upsert(c, tempid, ops);
+      case 'unify':
+        return this.unify(c, tempid, ops);
+      case 'reverse':
+        return this.reverse(c, tempid, ops);
       case 'txMeta':
         if (this.installed.has(':tx/user')) ops.push([':db/add', 'datomic.tx', ':tx/user', c.values.string]);
         if (this.installed.has(':tx/scores')) ops.push({ ':db/id': 'datomic.tx', ':tx/scores': [c.values.many, 7] });
@@ -271,7 +304,13 @@ class View {
       case 'string':
         return def.unique ? v.name : v.string;
       case 'long':
-        return def.unique ? n % 40 : v.long;
+        return def.unique ? n % 40 : def.ident === ':w/wide' ? v.wide : v.long;
+      case 'float':
+        return v.float;
+      case 'symbol':
+        return v.symbol;
+      case 'uuid':
+        return v.uuid;
       default:
         return v[def.type as keyof Values];
     }
@@ -284,7 +323,9 @@ class View {
     let nestedCount = 0;
     const nested = () => {
       const label = this.installed.has(':w/label') ? { ':w/label': c.values.string } : { ':db/doc': 'nested' };
-      return { ':db/id': `${tempid}.n${nestedCount++}`, ...label };
+      // Without a unique attribute a nested map under a non-component ref is refused (Datomic's rule).
+      const name = this.installed.has(':w/name') && c.values.many > 0 ? { ':w/name': NAMES[(c.values.many + nestedCount) % NAMES.length] } : {};
+      return { ':db/id': `${tempid}.n${nestedCount++}`, ...label, ...name };
     };
     for (const [i, n] of c.attrs.entries()) {
       const def = attrs[n % attrs.length]!;
@@ -352,6 +393,41 @@ class View {
       const def = attrs[n % attrs.length]!;
       map[def.ident] = def.many ? [this.value(def, c.values, n, null)] : this.value(def, c.values, n, null);
     }
+    ops.push(map);
+  }
+
+  /** Several tempids claiming overlapping identity values, some held already, as separate clauses. */
+  private unify(c: Extract<Command, { kind: 'unify' }>, tempid: string, ops: TxOp[]): void {
+    const ident = c.via === 'name' ? ':w/name' : c.via === 'uid' ? ':w/uid' : ':w/owner';
+    if (!this.installed.has(ident)) return this.install(POOL.find((a) => a.ident === ident)!, ops);
+    const uids = ['00000000-0000-0000-0000-000000000001', 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6', '123e4567-e89b-12d3-a456-426614174000'];
+    const valueOf = (n: number): unknown =>
+      c.via === 'name' ? NAMES[n] : c.via === 'uid' ? uids[n % uids.length] : n % 2 === 0 ? this.entity(n) : this.enums[n % Math.max(1, this.enums.length)];
+    c.names.forEach((n, i) => {
+      const t = `${tempid}.t${i % 2}`;
+      const v = valueOf(n);
+      if (v !== undefined) ops.push([':db/add', t, ident, v]);
+      if (i === 0 && this.installed.has(':w/name') && ident !== ':w/name') ops.push([':db/add', t, ':w/name', NAMES[c.names[1]!]!]);
+      if (this.installed.has(':w/label')) ops.push([':db/add', t, ':w/label', c.values.string]);
+    });
+  }
+
+  /** A reverse attribute: the named entities hold :w/friends (or :w/friend) pointing at this one. */
+  private reverse(c: Extract<Command, { kind: 'reverse' }>, tempid: string, ops: TxOp[]): void {
+    const many = this.installed.has(':w/friends');
+    if (!many && !this.installed.has(':w/friend')) return this.install(POOL.find((a) => a.ident === ':w/friends')!, ops);
+    const key = many ? ':w/_friends' : ':w/_friend';
+    const e = this.entity(c.entity) ?? `${tempid}.r`;
+    const other = this.entity(c.entity + 1);
+    const names = other === undefined ? [] : this.valuesOf(other, ':w/name');
+    let value: unknown;
+    if (c.form === 'one') value = other ?? `${tempid}.r`;
+    else if (c.form === 'list') value = [other, this.entity(c.entity + 2)].filter((x) => x !== undefined);
+    else if (c.form === 'lookup') value = names.length ? [':w/name', names[0]] : other;
+    else value = { ':db/id': `${tempid}.rn`, ':w/label': c.values.string, ...(this.installed.has(':w/name') ? { ':w/name': c.values.name } : {}) };
+    if (value === undefined) return;
+    const map: Record<string, unknown> = { ':db/id': e, [key]: value };
+    if (typeof e === 'string' && this.installed.has(':w/label')) map[':w/label'] = c.values.string;
     ops.push(map);
   }
 

@@ -7,7 +7,7 @@ import { attribute } from './fixtures';
 
 type ScalarType = Exclude<ValueType, 'tuple'>;
 export const SCALAR_TYPES: ScalarType[] = [
-  'string', 'keyword', 'boolean', 'long', 'bigint', 'double', 'bigdec', 'instant', 'uuid', 'uri', 'bytes', 'ref',
+  'string', 'keyword', 'boolean', 'long', 'bigint', 'double', 'bigdec', 'instant', 'uuid', 'uri', 'bytes', 'ref', 'float', 'symbol',
 ];
 
 const WHOLE_AND_SPECIAL_DOUBLES = [1, 0, -0, -1, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 64, 1e300, NaN, Infinity, -Infinity, Number.MIN_VALUE];
@@ -21,7 +21,16 @@ function makeScalarArb(type: ScalarType): fc.Arbitrary<Scalar> {
     case 'boolean':
       return fc.boolean();
     case 'long':
-      return fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.constantFrom(0, -1, 2 ** 32, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER));
+      return fc.oneof(
+        fc.integer(),
+        fc.maxSafeInteger(),
+        fc.constantFrom(0, -1, 2 ** 32, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
+        fc.constantFrom(2n ** 63n - 1n, -(2n ** 63n), 9007199254740993n, -9007199254740993n),
+      );
+    case 'float':
+      return fc.oneof(fc.float(), fc.constantFrom(1, 0, -0, 2 ** 24, NaN, Infinity, -Infinity));
+    case 'symbol':
+      return fc.stringMatching(/^[a-z][a-z0-9]{0,5}(\/[a-z*+!?<>=-][a-z0-9.+*!?-]{0,8})?$/).filter((s) => !['nil', 'true', 'false'].includes(s));
     case 'bigint':
       return fc.oneof(fc.bigInt(), fc.bigInt({ min: -(2n ** 4000n), max: 2n ** 4000n }), fc.constantFrom(0n, -1n, 2n ** 64n, -(2n ** 64n)));
     case 'double':

@@ -49,8 +49,16 @@ describe('decoding a bad segment names the segment and the problem', () => {
 
   it('refuses a format version it does not read', () => {
     const doc = sampleDocument();
-    doc.header.version = 2;
-    expect(decodeError(write(doc)).message).toBe(`segment ${NAME}: has format version 2, this txclone reads version 1`);
+    doc.header.version = 3;
+    expect(decodeError(write(doc)).message).toBe(
+      `segment ${NAME}: has format version 3, this txclone reads versions 1 and 2 (a newer txclone wrote it?)`,
+    );
+  });
+
+  it('refuses, in a version-1 segment, what only version 2 holds', () => {
+    const doc = sampleDocument();
+    (doc.schema as Array<{ ident: string; valueType: string }>).find((a) => a.ident === ':person/score')!.valueType = 'float';
+    expect(decodeError(write(doc)).message).toMatch(/value type float needs segment format version 2/);
   });
 
   it('refuses truncated bytes and bytes after the gzip stream', () => {
@@ -168,10 +176,10 @@ describe('the encoder refuses what is not a valid segment', () => {
 
   it('names t, datom and attribute of a value of the wrong type', () => {
     expect(encodeError((i) => (i.transactions[1]!.datoms[4]![2] = 2 ** 53))).toBe(
-      'segment db1 5..7: transaction t=6 datom 4: value for :person/age (long) is not a safe integer (got number 9007199254740992)',
+      'segment db1 5..7: transaction t=6 datom 4: value for :person/age (long) is not a long (a signed 64-bit integer) (got number 9007199254740992)',
     );
     expect(encodeError((i) => (i.transactions[1]!.datoms[4]![2] = '42'))).toMatch(
-      /transaction t=6 datom 4: value for :person\/age \(long\) is not a safe integer \(got string "42"\)/,
+      /transaction t=6 datom 4: value for :person\/age \(long\) is not a long \(a signed 64-bit integer\) \(got string "42"\)/,
     );
     expect(encodeError((i) => (i.transactions[1]!.datoms[5]![2] = 5))).toMatch(/datom 5: value for :person\/big \(bigint\) is not a bigint/);
     expect(encodeError((i) => (i.transactions[1]!.datoms[2]![2] = 'active'))).toMatch(/value for :person\/status \(keyword\) is not a keyword/);
@@ -182,7 +190,7 @@ describe('the encoder refuses what is not a valid segment', () => {
     expect(encodeError((i) => (i.transactions[1]!.datoms[1]![2] = 'lone \ud800'))).toMatch(/:person\/name \(string\) is not a well-formed string/);
     expect(encodeError((i) => (i.transactions[1]!.datoms[17]![2] = ['x']))).toMatch(/:person\/pair \(tuple\) is a tuple of 1 elements, expected 2/);
     expect(encodeError((i) => (i.transactions[1]!.datoms[18]![2] = ['Ann', 1.5]))).toMatch(
-      /:person\/name\+age \(tuple\) element 1 is not a safe integer/,
+      /:person\/name\+age \(tuple\) element 1 is not a long \(a signed 64-bit integer\)/,
     );
     expect(encodeError((i) => (i.transactions[1]!.datoms[10]![2] = '1.2.3'))).toMatch(/:person\/balance \(bigdec\) is not an exact decimal/);
   });

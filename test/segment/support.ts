@@ -19,14 +19,19 @@ export function exact(type: ValueType, v: unknown, attribute?: Attribute, schema
     case 'string':
     case 'uri':
     case 'keyword':
+    case 'symbol':
     case 'bigdec':
     case 'uuid':
       return typeof v === 'string' ? `${type}:${JSON.stringify(v)}` : fail();
     case 'boolean':
       return typeof v === 'boolean' ? `${type}:${v}` : fail();
     case 'long':
+      if (typeof v === 'bigint' && (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))) return `${type}:${v}`;
+      return typeof v === 'number' && Number.isSafeInteger(v) ? `${type}:${v}` : fail();
     case 'ref':
       return typeof v === 'number' && Number.isSafeInteger(v) ? `${type}:${v}` : fail();
+    case 'float':
+      return typeof v === 'number' && (Number.isNaN(v) || Math.fround(v) === v) ? `${type}:${Object.is(v, -0) ? '-0' : String(v)}` : fail();
     case 'bigint':
       return typeof v === 'bigint' ? `${type}:${v.toString(16)}` : fail();
     case 'double':
