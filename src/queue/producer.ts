@@ -5,6 +5,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Database } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
+import { Outage } from './outage';
 import { errorKind, type Metrics } from '../metrics/metrics';
 import type { Health } from '../metrics/server';
 import type { SegmentStore } from '../stores/types';
@@ -52,6 +53,7 @@ export class ProducerService {
   readonly targets: readonly string[];
   private readonly options: ProducerServiceOptions;
   private readonly logger: Logger;
+  private readonly outage = new Outage();
   private readonly intervalMs: number;
   private readonly stopping = new AbortController();
   private client: ReturnType<typeof openRedis> | null = null;
@@ -165,8 +167,11 @@ export class ProducerService {
     if (job.name !== EXPORT_JOB_NAME) return null;
     const stop = signal ? AbortSignal.any([this.stopping.signal, signal]) : this.stopping.signal;
     try {
-      return await this.runOnce(stop);
+      const run = await this.runOnce(stop);
+      this.outage.succeeded(this.logger, { db: this.db }, 'export recovered');
+      return run;
     } catch (err) {
+      this.outage.failed();
       this.noteError('producer', err, 'export run failed; the next one tries again');
       throw err;
     }
