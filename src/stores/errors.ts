@@ -91,3 +91,11 @@ export class StoreRequestError extends SegmentStoreError {
     super(message, options);
   }
 }
+
+/**
+ * The file system holding a directory store is full (ENOSPC, or EDQUOT: over quota). The
+ * write left nothing behind but what a rerun reuses; free space and run the command again.
+ */
+export class StoreDiskFullError extends StoreRequestError {
+  override name = 'StoreDiskFullError';
+}
