@@ -147,7 +147,7 @@ it('no command prints a password, a key or a secret, whether it succeeds or fail
   await Promise.all(
     services.map(async ([what, args]) => {
       const service = startTxclone(args, ENV);
-      await new Promise((r) => setTimeout(r, 8_000));
+      await new Promise((r) => setTimeout(r, 6_000));
       service.child.kill('SIGTERM');
       await service.exited;
       scanned.push({ what, text: service.output() });
