@@ -95,7 +95,9 @@ describe.skipIf(!server)('a PostgreSQL server restarting', () => {
 
     const run = startTxclone(['restore', '--target', targetUrl, '--store', storeDir, '--db', 'lib', '--batch-txns', '2']);
     closers.push(async () => void run.child.kill('SIGKILL'));
-    await until('the restore has committed', async () => (await readPosition(target, 'lib')).position >= 20);
+    await until('the restore has committed', async () => (await readPosition(target, 'lib')).position >= 20).catch((err: Error) => {
+      throw new Error(`${err.message}; the restore printed:\n${run.output().slice(-3000)}`);
+    });
     const restart = await server.restart(DOWN_MS);
     const code = await run.exited;
     expect(code, run.output()).toBe(0);
