@@ -113,7 +113,7 @@ it('no command prints a password, a key or a secret, whether it succeeds or fail
   const common = ['--store', store, '--db', 'lib'];
 
   // Every command's help.
-  const help = ['backup', 'export', 'gaps', 'repair', 'replicate', 'restore', 'verify-replica', 'segments', 'segments list', 'segments verify', 'segments inspect', 'segments encrypt', 'prune', 'status', 'demo'];
+  const help = ['backup', 'export', 'gaps', 'repair', 'replicate', 'restore', 'verify-replica', 'segments', 'segments list', 'segments verify', 'segments inspect', 'segments encrypt', 'prune', 'status', 'promote', 'demo'];
   await Promise.all([run('--help', ['--help']), ...help.map((c) => run(`${c} --help`, [...c.split(' '), '--help']))]);
 
   // Every command that works, in an order that makes each one do something.
@@ -127,7 +127,10 @@ it('no command prints a password, a key or a secret, whether it succeeds or fail
     run('segments inspect', ['segments', 'inspect', '1-30', ...common]),
     run('segments encrypt', ['segments', 'encrypt', ...common, '--to', path.join(dir, 'sealed-copy')]),
   ]);
-  await run('restore', ['restore', '--target', targetUrl, ...common]);
+  const cloneUrl = withPassword(serverUrl, `cred_clone_${randomBytes(4).toString('hex')}`);
+  await Promise.all([run('restore', ['restore', '--target', targetUrl, ...common]), run('restore --mode clone', ['restore', '--mode', 'clone', '--target', cloneUrl, ...common])]);
+  await run('promote', ['promote', '--target', cloneUrl]);
+  await run('promote a replica that is no clone', ['promote', '--target', targetUrl], 2);
   await Promise.all([
     run('verify-replica', ['verify-replica', '--source', sourceUrl, '--target', targetUrl]),
     run('status', ['status', '--source', sourceUrl, '--target', targetUrl, ...common]),
