@@ -5,10 +5,14 @@
 // accounts for, and one refused at decode leaves it untouched).
 //
 // Every case is verified and decoded; restore runs for every decodable mutation of the
-// first segment (up to a cap, each in a fresh PGlite) and for a sample of the refused ones
-// (into one PGlite that must stay untouched). MUTATIONS and MUTATION_SEED change the run.
+// first segment (up to a cap, each into a fresh database: a schema of one in-memory PGlite)
+// and for a sample of the refused ones (into one database that must stay untouched).
+// MUTATIONS and MUTATION_SEED change the run.
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { PGlite } from '@electric-sql/pglite';
+import { DatomDatabase } from '../../src/db/datom-db';
+import { PGliteDriver, createPGlite } from '../../src/db/sql/pglite';
 import type { Database } from '../../src/db/types';
 import { readPosition } from '../../src/restore/bookkeeping';
 import { Restorer } from '../../src/restore/restore';
@@ -25,8 +29,8 @@ const SEED = Number(process.env.MUTATION_SEED ?? 13);
 const DECODE_BOUND_MS = 2_000;
 /** A restore of 30 transactions; far beyond it is a hang. */
 const RESTORE_BOUND_MS = 60_000;
-/** Decodable mutations of the first segment restored, each into a fresh PGlite (a few seconds to open). */
-const APPLIED_RESTORES = 5;
+/** Decodable mutations of the first segment restored, each into a fresh database. */
+const APPLIED_RESTORES = 40;
 /** Refused mutations restored into the same PGlite, which must stay untouched. */
 const REFUSED_RESTORE_EVERY = 40;
 
@@ -46,7 +50,21 @@ beforeAll(async () => {
   decoded = originals.map((bytes, k) => clearCodec.decode(bytes, { name: infos[k]!.key, place: placeOf(infos[k]!) }));
 }, 180_000);
 
-afterAll(() => resources.close());
+afterAll(async () => {
+  await resources.close();
+  await (await pglite)?.close();
+});
+
+/** Targets are schemas of one in-memory PGlite: a fresh one costs a few DDL statements, not PGlite's start-up. */
+let pglite: Promise<PGlite> | null = null;
+let schemas = 0;
+async function freshTarget(): Promise<Database> {
+  pglite ??= createPGlite();
+  const schema = `mutation_${++schemas}`;
+  const db = await DatomDatabase.open(`pglite:memory?schema=${schema}`, PGliteDriver.shared(await pglite, schema));
+  resources.onClose(() => db.close());
+  return db;
+}
 
 const placeOf = (info: SegmentInfo) => ({ database: info.db, startT: info.startT, endT: info.endT });
 
@@ -67,6 +85,8 @@ it(`${CASES} mutated segments: verify, decode and restore each end in a clear er
   let slowestDecodeMs = 0;
   let slowestRestoreMs = 0;
   let untouched: Database | null = null;
+  /** A few of the errors a target gave for segments that decoded, for the log. */
+  const targetErrors: string[] = [];
 
   const fail = (i: number, m: Mutation, problem: string) => {
     failures.push(`case ${i} (segment ${infos[i % infos.length]!.key}, ${m.layer}: ${m.what}): ${problem}`);
@@ -123,7 +143,7 @@ it(`${CASES} mutated segments: verify, decode and restore each end in a clear er
     if (k !== 0) continue;
     const applied = segment !== null;
     if (applied ? tally.restoreApplied + tally.targetRefused >= APPLIED_RESTORES : i % (REFUSED_RESTORE_EVERY * infos.length) !== 0) continue;
-    const target = applied ? await resources.database() : (untouched ??= await resources.database());
+    const target = applied ? await freshTarget() : (untouched ??= await freshTarget());
     const store = storeHolding(info, m.bytes, sha256Hex(m.bytes));
     const restoreStarted = performance.now();
     let outcome: { error: unknown } | null = null;
@@ -144,8 +164,10 @@ it(`${CASES} mutated segments: verify, decode and restore each end in a clear er
       if (!applied && basis !== 0) fail(i, m, `a segment refused at decode changed the target (basis t=${basis})`);
       // Whole transactions only: one target transaction per source transaction applied.
       if (applied && basis !== at.position) fail(i, m, `target at basis t=${basis} but position ${at.position}: a partial apply`);
-      if (applied) tally.targetRefused++;
-      else tally.restoreRefused++;
+      if (applied) {
+        tally.targetRefused++;
+        if (targetErrors.length < 4) targetErrors.push(`${m.what}: ${err.name}: ${err.message.slice(0, 300)}`);
+      } else tally.restoreRefused++;
     } else {
       if (!applied) fail(i, m, 'restore applied a segment decode refuses');
       else if (at.position !== info.endT || basis !== info.endT) fail(i, m, `restore ended at position ${at.position}, basis t=${basis}, expected ${info.endT}`);
@@ -155,7 +177,8 @@ it(`${CASES} mutated segments: verify, decode and restore each end in a clear er
   }
 
   console.info(
-    `${CASES} mutations (seed ${SEED}): ${JSON.stringify(tally)}; slowest decode ${Math.round(slowestDecodeMs)} ms, slowest restore ${Math.round(slowestRestoreMs)} ms`,
+    `${CASES} mutations (seed ${SEED}): ${JSON.stringify(tally)}; slowest decode ${Math.round(slowestDecodeMs)} ms, slowest restore ${Math.round(slowestRestoreMs)} ms` +
+      (targetErrors.length ? `; refused by the target, e.g.:\n  ${targetErrors.join('\n  ')}` : ''),
   );
   expect(failures).toEqual([]);
   // Both layers ran, and each way out was taken.
