@@ -104,7 +104,8 @@ let applied = 0;
 let stopping = false;
 /** When the timed phase began: minutes count from here, RSS samples too. */
 let started = Date.now();
-const minuteOf = (ms: number) => Math.floor((ms - started) / 60_000);
+/** The minute of the run a moment falls in; a write finishing just after the last minute counts in it. */
+const minuteOf = (ms: number) => Math.min(Math.ceil(minutes) - 1, Math.floor((ms - started) / 60_000));
 
 try {
   // The schema first, then the services, then the timed phase.
