@@ -80,7 +80,9 @@ async function passwordRedis(): Promise<string | null> {
 }
 
 async function run(what: string, args: string[], expectCode: number | null = 0): Promise<RunResult> {
+  const started = Date.now();
   const result = await txclone(args, ENV);
+  if (process.env.CREDENTIALS_TIMING) console.info(`${what}: exit ${result.code} in ${Date.now() - started} ms`);
   scanned.push({ what, text: `${result.stdout}\n${result.stderr}` });
   if (expectCode !== null) expect(result.code, `${what}:\n${result.stdout}\n${result.stderr}`).toBe(expectCode);
   return result;
@@ -139,6 +141,7 @@ it('no command prints a password, a key or a secret, whether it succeeds or fail
   ]);
 
   // The services, for a few seconds each, then SIGTERM.
+  const hung: string[] = [];
   const services: Array<[string, string[]]> = [
     ['replicate --no-queue', ['replicate', '--no-queue', '--source', sourceUrl, '--target', withPassword(serverUrl, `cred_live_${randomBytes(4).toString('hex')}`), ...common, '--interval', '200']],
   ];
@@ -152,7 +155,14 @@ it('no command prints a password, a key or a secret, whether it succeeds or fail
       const service = startTxclone(args, ENV);
       await new Promise((r) => setTimeout(r, 6_000));
       service.child.kill('SIGTERM');
-      await service.exited;
+      // A producer whose Redis refuses its password does not stop on SIGTERM (a known bug, not
+      // what this test is about): it is killed after a grace period, and its output scanned all the same.
+      const stopped = await Promise.race([service.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20_000))]);
+      if (!stopped) {
+        hung.push(what);
+        service.child.kill('SIGKILL');
+        await service.exited;
+      }
       scanned.push({ what, text: service.output() });
     }),
   );
@@ -181,5 +191,6 @@ it('no command prints a password, a key or a secret, whether it succeeds or fail
   // The runs did run: logs at debug level, errors where expected.
   expect(scanned.length).toBeGreaterThan(25);
   expect(scanned.some((s) => s.what.startsWith('restore into a database') && /no_such_database_txclone/.test(s.text))).toBe(true);
+  if (hung.length) console.warn(`did not stop on SIGTERM within 20 s (killed): ${hung.join('; ')}`);
   console.info(`${scanned.length} runs scanned (${scanned.reduce((n, s) => n + s.text.length, 0)} characters of output), Redis with a password: ${redisUrl ? 'yes' : 'no redis-server installed'}`);
 }, 400_000);
