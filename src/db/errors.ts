@@ -113,3 +113,19 @@ export class CloneDivergedError extends Error {
     super(message);
   }
 }
+
+/**
+ * The file system holding a database is full (PostgreSQL's disk_full, SQLSTATE 53100). The
+ * transaction was rolled back; free space and run the command again.
+ */
+export class DatabaseDiskFullError extends Error {
+  override name = 'DatabaseDiskFullError';
+  constructor(
+    message: string,
+    /** The data directory (PGlite) or the server. */
+    readonly location: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

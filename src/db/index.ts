@@ -10,8 +10,10 @@ export {
   CloneRefusedError,
   CloneDivergedError,
   LogPositionError,
+  DatabaseDiskFullError,
   type TransactionErrorCode,
 } from './errors';
+export { isServerUnavailable, waitOutUnavailable, DEFAULT_UNAVAILABLE_WAIT_MS, type WaitOutOptions } from './unavailable';
 export { LogBatch, type PrepareOptions } from './log-apply';
 export { describeRole, type DatabaseRole, type Fence } from './roles';
 export { FIRST_USER_ENTITY_ID } from './builtins';

@@ -17,7 +17,7 @@ export type DatabaseLocation =
  */
 export function parseDatabaseUrl(url: string): DatabaseLocation {
   const fail = (why: string): never => {
-    throw new DatabaseOpenError(`invalid database URL ${JSON.stringify(url)}: ${why}`);
+    throw new DatabaseOpenError(`invalid database URL ${JSON.stringify(withoutPassword(url))}: ${why}`);
   };
   if (url.startsWith('pglite:')) {
     const rest = url.slice('pglite:'.length);
@@ -48,6 +48,12 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
     return { kind: 'postgres', connectionString: parsed.toString(), schema, display: shown };
   }
   return fail('expected pglite:memory, pglite:///dir or postgres://user@host:port/db?schema=NAME');
+}
+
+/** The URL as errors show it: a password replaced by ***, even in a URL that does not parse. */
+function withoutPassword(url: string): string {
+  // scheme://user:password@host: everything between the first ':' after '//' and the last '@' of the authority.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#:@]*):.*@/i, '$1:***@');
 }
 
 /** Opens (creating when new) the datom database at url. close() releases everything. */

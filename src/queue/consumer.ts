@@ -4,6 +4,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Database } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
+import { Outage } from './outage';
 import { errorKind, type JobOutcome, type Metrics } from '../metrics/metrics';
 import type { Health } from '../metrics/server';
 import { isFatal } from '../restore/continuous';
@@ -61,6 +62,7 @@ export class ConsumerService {
   readonly queueName: string;
   private readonly options: ConsumerServiceOptions;
   private readonly logger: Logger;
+  private readonly outage = new Outage();
   private readonly replayer: Replayer;
   private readonly stopping = new AbortController();
   private client: ReturnType<typeof openRedis> | null = null;
@@ -124,6 +126,7 @@ export class ConsumerService {
     try {
       const drained = await this.replayer.exclusive(() => this.replayer.drain(this.stopping.signal));
       if (drained.segments > 0) this.logger.info({ queue: this.queueName, fromT: drained.fromT, toT: drained.toT, transactions: drained.transactions }, 'reconciled with the store');
+      this.outage.succeeded(this.logger, { queue: this.queueName, position: drained.toT }, 'replay recovered');
       await this.observe();
       return drained.toT;
     } catch (err) {
@@ -184,6 +187,7 @@ export class ConsumerService {
       return this.jobFailed(job, token, err);
     }
     this.options.metrics?.job(this.db, this.targetName, result.outcome);
+    this.outage.succeeded(this.logger, { queue: this.queueName, job: job.id, position: result.position }, 'replay recovered');
     await this.observe().catch((err: Error) => this.logger.warn({ ...log, err: err.message }, 'could not read the replication lag'));
     if (result.outcome === 'interrupted') {
       // Shutting down: the job goes back at once for another consumer (or this one restarted).
@@ -243,6 +247,7 @@ export class ConsumerService {
       this.stopForGood(err as Error);
       return 'fatal';
     }
+    this.outage.failed();
     this.noteError('consumer', err, 'replay failed');
     return 'other';
   }

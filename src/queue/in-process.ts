@@ -2,6 +2,7 @@
 // The consumer polls the store; nothing is lost by not having jobs, since they are only hints.
 import type { Database } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
+import { Outage } from './outage';
 import { errorKind, type Metrics } from '../metrics/metrics';
 import type { Health } from '../metrics/server';
 import { continuousRestore, type ContinuousRestoreSummary } from '../restore/continuous';
@@ -95,13 +96,16 @@ export class InProcessReplicator {
   private async produce(): Promise<void> {
     const { source, target, store, metrics } = this.options;
     const signal = this.stopping.signal;
+    const outage = new Outage();
     while (!signal.aborted) {
       try {
         const run = await exportNew(source, store, this.db, { export: this.options.export, logger: this.logger, metrics, signal });
         const standing = await observeTarget(target, store, this.db);
         metrics?.replicationPosition(this.db, this.targetName, standing);
         this.standing = { ...standing, sourceBasisT: run.sourceBasisT, at: new Date() };
+        outage.succeeded(this.logger, { db: this.db }, 'export recovered');
       } catch (err) {
+        outage.failed();
         this.noteError('producer', err, 'export run failed; the next one tries again');
       }
       await sleep(this.intervalMs, signal);

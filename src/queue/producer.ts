@@ -5,6 +5,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Database } from '../db/types';
 import { silentLogger, type Logger } from '../logger';
+import { Outage } from './outage';
 import { errorKind, type Metrics } from '../metrics/metrics';
 import type { Health } from '../metrics/server';
 import type { SegmentStore } from '../stores/types';
@@ -71,6 +72,7 @@ export class ProducerService {
   readonly targets: readonly string[];
   private readonly options: ProducerServiceOptions;
   private readonly logger: Logger;
+  private readonly outage = new Outage();
   private readonly intervalMs: number;
   private readonly stopping = new AbortController();
   private client: ReturnType<typeof openRedis> | null = null;
@@ -150,9 +152,14 @@ export class ProducerService {
 
   private async exportAndAnnounce(signal: AbortSignal): Promise<ProducerRun> {
     try {
-      return await this.exportAndAnnounceOnce(signal);
+      const run = await this.exportAndAnnounceOnce(signal);
+      this.outage.succeeded(this.logger, { db: this.db }, 'export recovered');
+      return run;
     } catch (err) {
-      if (!signal.aborted) this.noteError('producer', err, 'export run failed; the next one tries again');
+      if (!signal.aborted) {
+        this.outage.failed();
+        this.noteError('producer', err, 'export run failed; the next one tries again');
+      }
       throw err;
     }
   }

@@ -66,6 +66,8 @@ export async function continuousRestore(
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   const summary: ContinuousRestoreSummary = { position: 0, steps: 0, errors: 0, idMap: restorer.stats() };
   let failures = 0;
+  /** When the current run of failures began. */
+  let failingSince: number | null = null;
   while (!options.signal.aborted) {
     let wait = 0;
     try {
@@ -73,6 +75,10 @@ export async function continuousRestore(
       summary.steps++;
       summary.idMap = restorer.stats();
       summary.position = result.toT;
+      if (failingSince !== null) {
+        logger.warn({ db, failures, recoveredAfterMs: Date.now() - failingSince, position: result.toT }, 'restore recovered');
+        failingSince = null;
+      }
       failures = 0;
       options.onStep?.(result);
       if (result.untilReached) break;
@@ -84,6 +90,7 @@ export async function continuousRestore(
       }
       if (isFatal(err)) throw err;
       failures++;
+      failingSince ??= Date.now();
       summary.errors++;
       options.onError?.(err, failures);
       // Full jitter: spread retries of many replicas over the whole window.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { CreateResult, ListPage, ObjectBackend, StoredObject } from './backend';
 import { isSha256Hex } from './checksum';
 import { ensureDir, syncDir, TEMP_MARK, writeOnce, writeReplace } from './durable-files';
-import { SegmentStoreError, StoreRequestError } from './errors';
+import { SegmentStoreError, StoreDiskFullError, StoreRequestError } from './errors';
 import { ObjectSegmentStore } from './store';
 import type { SegmentStore, StoreOptions } from './types';
 
@@ -145,6 +145,18 @@ export class DirectoryBackend implements ObjectBackend {
       if (err instanceof SegmentStoreError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       const location = this.pathOf(key);
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new StoreDiskFullError(
+          `directory store ${this.root}: ${operation} ${location}: ${code === 'ENOSPC' ? 'no space left on the file system' : 'disk quota exceeded'} ` +
+            `(nothing was half-written: free space and run the command again, it resumes)`,
+          operation,
+          location,
+          code,
+          undefined,
+          1,
+          { cause: err },
+        );
+      }
       throw new StoreRequestError(
         `directory store ${this.root}: ${operation} ${location}: ${(err as Error).message}`,
         operation,

@@ -108,3 +108,11 @@ export class RecordConflictError extends SegmentStoreError {
     super(`record ${location} already exists with different bytes (stored sha256 ${existingSha256}, new ${newSha256}); nothing was overwritten`);
   }
 }
+
+/**
+ * The file system holding a directory store is full (ENOSPC, or EDQUOT: over quota). The
+ * write left nothing behind but what a rerun reuses; free space and run the command again.
+ */
+export class StoreDiskFullError extends StoreRequestError {
+  override name = 'StoreDiskFullError';
+}

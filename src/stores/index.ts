@@ -25,6 +25,7 @@ export {
   SegmentNotFoundError,
   SegmentStoreError,
   StoreClosedError,
+  StoreDiskFullError,
   StoreRequestError,
 } from './errors';
 export { openStore, parseStoreUrl, type OpenStoreOptions, type StoreTarget } from './open';

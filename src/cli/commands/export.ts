@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { backup, exportAll, findGaps, repair, type BackupOptions } from '../../segment/export';
+import { waitOutUnavailable } from '../../db/unavailable';
+import { backup, exportAll, findGaps, repair, type BackupOptions, type ExportedSegment, type ExportResult } from '../../segment/export';
 import { defineCommand } from '../command';
 import type { CliContext } from '../context';
 import { startProgress } from '../progress';
@@ -18,19 +19,29 @@ function pacing(ctx: CliContext): BackupOptions {
   };
 }
 
-async function withProgress(ctx: CliContext, label: string, run: (options: BackupOptions) => Promise<{ transactions: number; datoms: number; segments: unknown[]; startT: number | null; endT: number | null }>): Promise<void> {
+async function withProgress(ctx: CliContext, label: string, run: (options: BackupOptions) => Promise<ExportResult>): Promise<void> {
   const source = await ctx.source();
   const basis = await source.basisT();
   const head = await ctx.store().head(ctx.db);
   const progress = startProgress(label, Math.max(0, basis - (label === 'backup' ? 0 : head?.endT ?? 0)), ctx.logger);
+  // Counted per segment, so that segments of an attempt the server's restart cut short count too.
+  const ranges = new Map<number, ExportedSegment>();
   let done = 0;
   const started = Date.now();
   try {
-    const result = await run({ ...pacing(ctx), onSegment: (s) => progress.update((done += s.transactions)) });
+    const onSegment = (s: ExportedSegment) => {
+      if (!ranges.has(s.info.startT)) progress.update((done += s.transactions));
+      ranges.set(s.info.startT, s);
+    };
+    // A source server restarting mid-export: the export runs again (segments are write-once, the same bytes a no-op).
+    await waitOutUnavailable(() => run({ ...pacing(ctx), onSegment }), { what: label, logger: ctx.logger });
     progress.stop();
     const seconds = (Date.now() - started) / 1000;
-    const range = result.startT === null ? 'nothing new' : `t=${result.startT}..${result.endT}`;
-    console.log(`${label}: ${range}, ${result.segments.length} segments, ${result.transactions} transactions, ${result.datoms} datoms in ${seconds.toFixed(1)} s`);
+    const segments = [...ranges.values()].sort((a, b) => a.info.startT - b.info.startT);
+    const transactions = segments.reduce((n, s) => n + s.transactions, 0);
+    const datoms = segments.reduce((n, s) => n + s.datoms, 0);
+    const range = segments.length === 0 ? 'nothing new' : `t=${segments[0]!.info.startT}..${segments[segments.length - 1]!.info.endT}`;
+    console.log(`${label}: ${range}, ${segments.length} segments, ${transactions} transactions, ${datoms} datoms in ${seconds.toFixed(1)} s`);
   } finally {
     progress.stop();
   }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { waitOutUnavailable } from '../../db/unavailable';
 import { compareReplica } from '../../restore/compare';
 import { compareClone } from '../../restore/compare-clone';
 import { replicaPosition } from '../../restore/position';
@@ -43,16 +44,39 @@ export function registerRestoreCommands(program: Command): void {
         untilInstant: parseInstant(options.untilTime),
         elide,
         allowForeignWrites: options.allowForeignWrites ? true : undefined,
-        onProgress: (p) => progress.update(p.position - at.position),
+        onProgress: (p) => {
+          progress.update(p.position - at.position);
+          datoms += p.datoms - stepDatoms;
+          stepDatoms = p.datoms;
+        },
       });
+      // Counted per commit, so that the commits of a step cut short by a restarting server count too.
+      let datoms = 0;
+      let stepDatoms = 0;
+      let toT = at.position;
+      let untilReached = false;
       try {
-        const totals = await restorer.all();
+        // A target server restarting mid-restore: the restore goes on from the target's position (each step is CAS-guarded).
+        await waitOutUnavailable(
+          async () => {
+            for (;;) {
+              stepDatoms = 0;
+              const step = await restorer.next();
+              toT = step.toT;
+              if (step.status === 'caught-up' || step.untilReached) {
+                untilReached = step.untilReached;
+                return;
+              }
+            }
+          },
+          { what: 'restore', logger: ctx.logger },
+        );
         progress.stop();
         const seconds = (Date.now() - started) / 1000;
-        const s = totals.idMap;
+        const s = restorer.stats();
         console.log(
-          `restore${settings.mode === 'clone' ? ' (clone)' : ''}: t=${totals.fromT} -> t=${totals.toT}${totals.untilReached ? ' (until reached)' : ''}, ${totals.transactions} transactions, ` +
-            `${totals.datoms} datoms in ${seconds.toFixed(1)} s (${Math.round(totals.datoms / Math.max(seconds, 0.001))} datoms/s)` +
+          `restore${settings.mode === 'clone' ? ' (clone)' : ''}: t=${at.position} -> t=${toT}${untilReached ? ' (until reached)' : ''}, ${toT - at.position} transactions, ` +
+            `${datoms} datoms in ${seconds.toFixed(1)} s (${Math.round(datoms / Math.max(seconds, 0.001))} datoms/s)` +
             (s ? `; id cache: ${s.hits} hits, ${s.newAboveMark} new above the mark, ${s.lookups} looked up in ${s.queries} queries, ${s.cacheSize} cached` : ''),
         );
       } finally {

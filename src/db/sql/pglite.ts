@@ -5,7 +5,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { INT8_OID, parseInt8, quoteIdent, type SqlDriver, type SqlQueryable } from './driver';
+import { DatabaseDiskFullError } from '../errors';
 import { DirectoryLock } from './lock';
+
+/** PostgreSQL's disk_full. */
+const DISK_FULL = '53100';
 
 export interface PGliteDriverOptions {
   /** A directory on disk, or undefined for memory. */
@@ -52,6 +56,8 @@ export class PGliteDriver implements SqlDriver {
     readonly schema: string,
     /** Owned: the driver closes the instance (and releases the directory lock). */
     private readonly owned: { lock: DirectoryLock | null } | null,
+    /** The data directory, for errors; undefined in memory. */
+    private readonly dataDir?: string,
   ) {}
 
   /** Opens its own PGlite instance, locking its directory for this process. */
@@ -62,7 +68,7 @@ export class PGliteDriver implements SqlDriver {
     try {
       db = await createPGlite(options.dataDir);
       await db.exec(`set search_path to ${quoteIdent(options.schema)}`);
-      return new PGliteDriver(db, options.schema, { lock });
+      return new PGliteDriver(db, options.schema, { lock }, options.dataDir);
     } catch (err) {
       await db?.close().catch(() => undefined);
       await lock?.release();
@@ -80,21 +86,41 @@ export class PGliteDriver implements SqlDriver {
   }
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<R[]> {
-    if (this.owned) return (await this.db.query<R>(sql, params as unknown[])).rows;
-    return this.transaction((q) => q.query<R>(sql, params));
+    if (!this.owned) return this.transaction((q) => q.query<R>(sql, params));
+    try {
+      return (await this.db.query<R>(sql, params as unknown[])).rows;
+    } catch (err) {
+      throw this.explain(err);
+    }
   }
 
-  transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (tx) => {
-      if (!this.owned) await tx.exec(`set local search_path to ${quoteIdent(this.schema)}`);
-      return fn({
-        query: async <R>(sql: string, params?: readonly unknown[]) => (await tx.query<R>(sql, params as unknown[])).rows,
-        // PGlite reads COPY input from a blob it names /dev/blob.
-        copyFrom: async (sql: string, data: string) => {
-          await tx.query(sql.replace(/from stdin$/i, `from '/dev/blob'`), [], { blob: new Blob([data]) });
-        },
+  async transaction<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        if (!this.owned) await tx.exec(`set local search_path to ${quoteIdent(this.schema)}`);
+        return fn({
+          query: async <R>(sql: string, params?: readonly unknown[]) => (await tx.query<R>(sql, params as unknown[])).rows,
+          // PGlite reads COPY input from a blob it names /dev/blob.
+          copyFrom: async (sql: string, data: string) => {
+            await tx.query(sql.replace(/from stdin$/i, `from '/dev/blob'`), [], { blob: new Blob([data]) });
+          },
+        });
       });
-    });
+    } catch (err) {
+      throw this.explain(err);
+    }
+  }
+
+  /** A full disk (SQLSTATE 53100) names the data directory; other errors pass as they are. */
+  private explain(err: unknown): unknown {
+    if ((err as { code?: unknown }).code !== DISK_FULL) return err;
+    const where = this.dataDir ?? 'memory';
+    return new DatabaseDiskFullError(
+      `pglite://${where}: no space left on the file system holding ${where} (${(err as Error).message}); ` +
+        `the transaction was rolled back: free space and run the command again, it resumes`,
+      where,
+      { cause: err },
+    );
   }
 
   /** PGlite's own in-process LISTEN: it delivers what pg_notify sends in this instance. */
